@@ -1,0 +1,3 @@
+"""Blueprint YAML → reviewable, linted CloudFormation, deployed with change sets."""
+
+__version__ = "0.1.0"

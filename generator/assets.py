@@ -1,0 +1,78 @@
+"""Deterministic Lambda packages, named by the hash of what they contain.
+
+A function's folder under `lambda_code/` (plus any shared folders it includes, as
+packages) becomes a zip with sorted entries, a fixed timestamp and fixed modes. Its key
+is the sha256 of the files' paths and contents, so the template changes exactly when
+the code does, whatever the machine, zlib version or file timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .errors import GeneratorError
+
+SKIPPED_DIRS = {"__pycache__", "tests", "fixtures", ".pytest_cache"}
+SKIPPED_SUFFIXES = (".pyc", ".pyo")
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file the deployer uploads to the asset bucket under `key`."""
+
+    key: str
+    sha256: str
+    data: bytes = b""
+
+    @property
+    def file_name(self) -> str:
+        return self.key.replace("/", "-")
+
+
+def _files(folder: str, prefix: str) -> list[tuple[str, str]]:
+    found = []
+    for directory, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        for name in files:
+            if name.startswith(".") or name.endswith(SKIPPED_SUFFIXES):
+                continue
+            full = os.path.join(directory, name)
+            relative = os.path.relpath(full, folder).replace(os.sep, "/")
+            found.append((prefix + relative, full))
+    return found
+
+
+def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
+    """Zip lambda_code/<code> (at the zip's root) and each included folder (as a package)."""
+    return _package(os.path.abspath(root), code, tuple(include))
+
+
+@lru_cache(maxsize=None)
+def _package(root: str, code: str, include: tuple[str, ...]) -> Asset:
+    base = os.path.join(root, "lambda_code")
+    entries = _files(os.path.join(base, code), "")
+    for shared in include:
+        entries += _files(os.path.join(base, shared), shared + "/")
+    entries.sort()
+    if not entries:
+        raise GeneratorError(f"lambda_code/{code} holds no files to package")
+    digest = hashlib.sha256()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, full in entries:
+            with open(full, "rb") as handle:
+                content = handle.read()
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content, compresslevel=9)
+    sha = digest.hexdigest()
+    return Asset(f"lambda/{code}/{sha}.zip", sha, buffer.getvalue())

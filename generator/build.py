@@ -1,0 +1,218 @@
+"""The synth pipeline: load → build → dump → lint → write, all or nothing.
+
+Everything is computed in memory first; `build/` is only touched once every blueprint
+loaded, built and linted without an error. Files are replaced one by one atomically and
+only when their bytes change; files of removed stages (and apps) disappear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+
+from troposphere import encode_to_dict
+
+from .assets import Asset
+from .dump import to_json, to_yaml
+from .errors import BlueprintError, GeneratorError, Mark, Problem, Problems, did_you_mean
+from .lint import Finding, LintJob, lint
+from .model import App, discover, load_app, load_app_spec
+from .synth import build_stage
+
+MANIFEST_FORMAT = 1
+SCHEMA_PATH = "build/schema/blueprint.schema.json"
+CACHE_PATH = ".cache/lint.json"
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    """One synthesized stack: its template bytes and what the manifest says of it."""
+
+    app: App
+    stage_name: str
+    path: str
+    text: bytes
+    resources: int
+    manifest_entry: dict
+    sources: dict
+
+
+@dataclass
+class SynthResult:
+    stacks: list[StackArtifact] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    assets: list[Asset] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    cache_hits: int = 0
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class LintFailed(GeneratorError):
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        errors = [str(f) for f in findings if f.is_error]
+        super().__init__(f"cfn-lint found {len(errors)} error(s); build/ was not "
+                         "changed:\n" + "\n".join(errors))
+
+
+def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list[App]:
+    """Every selected app in every selected environment, checked."""
+    available = discover(root)
+    problems = Problems()
+    for name in apps or []:
+        if name not in available:
+            problems.add(None, "", f"no app '{name}' under blueprints/; apps: "
+                         f"{', '.join(available) or 'none'}" + did_you_mean(name, available))
+    problems.check()
+    loaded: list[App] = []
+    seen_envs: set[str] = set()
+    for app_dir in apps or available:
+        try:
+            spec, _ = load_app_spec(root, app_dir)
+            seen_envs.update(spec.environments)
+            for env in spec.environments:
+                if not envs or env in envs:
+                    loaded.append(load_app(root, app_dir, env, spec))
+        except BlueprintError as exc:
+            problems.items.extend(exc.problems)
+    for env in envs or []:
+        if env not in seen_envs and not problems:
+            problems.add(None, "", f"no app defines environment '{env}'; environments: "
+                         f"{', '.join(sorted(seen_envs))}" + did_you_mean(env, seen_envs))
+    problems.check()
+    return loaded
+
+
+def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = None,
+          run_lint: bool = True, cache_path: str | None = CACHE_PATH,
+          write: bool = True) -> SynthResult:
+    started = time.perf_counter()
+    result = SynthResult()
+    problems = Problems()
+    for app in load_apps(root, envs, apps):
+        _build_app(root, app, problems, result)
+    problems.check()
+    from .jsonschema import blueprint_schema
+
+    result.files[SCHEMA_PATH] = to_json(blueprint_schema())
+    if run_lint:
+        jobs = [LintJob(s.path, s.text, s.manifest_entry["region"], s.sources)
+                for s in result.stacks]
+        cache = os.path.join(root, cache_path) if cache_path else None
+        result.findings, result.cache_hits = lint(jobs, cache)
+        if any(f.is_error for f in result.findings):
+            raise LintFailed(result.findings)
+    if write:
+        _write(root, result, full=not envs and not apps)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> None:
+    folder = f"build/{app.env.name}/{app.name}"
+    entries = []
+    for stage_name in app.order:
+        stage = app.stages[stage_name]
+        before = len(problems.items)
+        builder = build_stage(root, app, stage, problems)
+        if len(problems.items) > before:
+            continue
+        template = builder.template.to_dict()
+        text = to_yaml(template)
+        entry = _manifest_entry(app, stage, builder, text)
+        entries.append(entry)
+        result.stacks.append(StackArtifact(
+            app, stage_name, f"{folder}/{stage.template_name}", text,
+            len(template.get("Resources", {})), entry, dict(builder.sources)))
+        result.files[f"{folder}/{stage.template_name}"] = text
+        for asset in builder.assets:
+            if asset.key not in {a.key for a in result.assets}:
+                result.assets.append(asset)
+    result.files[f"{folder}/manifest.json"] = to_json({
+        "format": MANIFEST_FORMAT, "app": app.name, "env": app.env.name,
+        "region": app.env.region, "account": app.env.account, "tags": app.tags,
+        "stacks": entries})
+
+
+def _manifest_entry(app: App, stage, builder, text: bytes) -> dict:
+    parameters = {}
+    for name, wiring in builder.wiring.items():
+        parameters[name] = ({"stack": f"{app.name}-{app.env.name}-{wiring.stage}",
+                             "output": wiring.output} if wiring.stage
+                            else {"asset_bucket": True})
+    return {
+        "stage": stage.name, "stack_name": stage.stack_name,
+        "template": stage.template_name, "region": stage.region,
+        "depends_on": sorted(f"{app.name}-{app.env.name}-{d}" for d in app.edges[stage.name]),
+        "parameters": parameters,
+        "template_sha256": hashlib.sha256(text).hexdigest(),
+        "assets": [{"key": a.key, "sha256": a.sha256,
+                    "file": f"build/assets/{a.file_name}"} for a in builder.assets],
+        "data_holding": sorted(r.logical_id for r in stage.resources.values()
+                               if r.kind.data_holding
+                               or getattr(r.spec, "data_holding", False)),
+        "after_deploy": encode_to_dict(builder.value(list(stage.after_deploy or []))),
+    }
+
+
+def _write(root: str, result: SynthResult, full: bool) -> None:
+    files = dict(result.files)
+    for asset in result.assets:
+        files[f"build/assets/{asset.file_name}"] = asset.data
+    for path, data in sorted(files.items()):
+        if _write_if_changed(os.path.join(root, path), data):
+            result.written.append(path)
+    produced_dirs = {os.path.dirname(p) for p in result.files if p.endswith("manifest.json")}
+    for folder in sorted(produced_dirs):
+        for name in sorted(os.listdir(os.path.join(root, folder))):
+            path = f"{folder}/{name}"
+            if path not in files and name.endswith((".yaml", ".json")):
+                os.remove(os.path.join(root, path))
+                result.removed.append(path)
+    if full:
+        result.removed += _remove_stale_apps(root, produced_dirs)
+
+
+def _remove_stale_apps(root: str, produced: set[str]) -> list[str]:
+    removed = []
+    build = os.path.join(root, "build")
+    for env in sorted(os.listdir(build)) if os.path.isdir(build) else []:
+        env_dir = os.path.join(build, env)
+        for app in sorted(os.listdir(env_dir)) if os.path.isdir(env_dir) else []:
+            folder = f"build/{env}/{app}"
+            if folder not in produced and \
+                    os.path.isfile(os.path.join(root, folder, "manifest.json")):
+                for name in sorted(os.listdir(os.path.join(root, folder))):
+                    if name.endswith((".yaml", ".json")):
+                        os.remove(os.path.join(root, folder, name))
+                        removed.append(f"{folder}/{name}")
+                _remove_empty(os.path.join(root, folder))
+    return removed
+
+
+def _remove_empty(folder: str) -> None:
+    for path in (folder, os.path.dirname(folder)):
+        if os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+
+
+def _write_if_changed(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            if handle.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+    return True
+
+
+__all__ = ["synth", "SynthResult", "LintFailed", "Mark", "Problem"]

@@ -1,0 +1,114 @@
+"""The command line: `python -m generator <verb>`.
+
+Every error a user can cause is a GeneratorError: printed without a traceback (unless
+--debug), exit status 1. Summaries go to stdout, problems to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from .errors import BlueprintError, GeneratorError
+
+DESCRIPTION = """\
+Turn blueprint YAML (blueprints/<app>/app.yaml and NN-<stage>.yaml) into linted,
+deterministic CloudFormation templates under build/<env>/<app>/."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m generator", description=DESCRIPTION)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--root", default=".", help="project folder (default: .)")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    synth = verbs.add_parser(
+        "synth", help="blueprints → templates + manifest in build/",
+        description="Load every blueprint, build its templates, lint them with cfn-lint "
+                    "and write build/<env>/<app>/NN-<stage>.yaml plus manifest.json. "
+                    "Nothing is written unless everything is valid; errors name "
+                    "file:line:column.")
+    synth.add_argument("--env", action="append", metavar="E",
+                       help="only this environment (repeatable; default: all)")
+    synth.add_argument("--app", action="append", metavar="A",
+                       help="only this app (repeatable; default: all)")
+    synth.add_argument("--quiet", "-q", action="store_true",
+                       help="print only problems and the total line")
+    synth.add_argument("--no-lint", action="store_true",
+                       help="skip cfn-lint (faster; CI never does)")
+    synth.set_defaults(run=_synth)
+
+    kinds = verbs.add_parser("kinds", help="list the resource kinds a blueprint may use",
+                             description="List resource kinds and their fields.")
+    kinds.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    kinds.add_argument("kind", nargs="?", help="show the fields of one kind")
+    kinds.set_defaults(run=_kinds)
+    return parser
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024:.1f} KB"
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .build import synth
+
+    result = synth(args.root, args.env, args.app, run_lint=not args.no_lint)
+    warnings: dict[str, list] = {}
+    for finding in result.findings:
+        warnings.setdefault(finding.template, []).append(finding)
+    for stack in result.stacks:
+        found = warnings.get(stack.path, [])
+        lint = "lint skipped" if args.no_lint else (
+            f"lint: {len(found)} warning(s)" if found else "lint ok")
+        if not args.quiet:
+            plural = "s" if stack.resources != 1 else ""
+            print(f"{stack.path:<44} {stack.resources:>3} resource{plural:<1} "
+                  f"{_size(len(stack.text)):>9}  {lint}")
+        for finding in found:
+            print(f"  warning {finding}", file=sys.stderr)
+    for path in result.removed:
+        print(f"removed {path}")
+    cached = "" if args.no_lint else f", lint cache {result.cache_hits}/{len(result.stacks)}"
+    print(f"synth: {len(result.stacks)} template(s), {len(result.written)} file(s) "
+          f"written{cached}, {result.seconds:.2f} s")
+    return 0
+
+
+def _kinds(args: argparse.Namespace) -> int:
+    from .docs import kind_fields, kinds_table
+
+    if args.kind:
+        print(kind_fields(args.kind))
+    else:
+        print(kinds_table(markdown=args.markdown))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except BlueprintError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written",
+              file=sys.stderr)
+        return 1
+    except GeneratorError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        if args.debug or os.environ.get("GENERATOR_DEBUG"):
+            raise
+        print("internal error (a bug in the generator, not in your blueprints); "
+              "run again with --debug and report the traceback", file=sys.stderr)
+        return 2

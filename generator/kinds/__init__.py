@@ -1,0 +1,53 @@
+"""The registry of resource kinds.
+
+A kind is one module in this package defining `KIND = Kind(...)`: its spec (a frozen
+dataclass of `spec.field`s), its builder, and what others may reference of it. Adding a
+kind means adding one module here; nothing else changes. The registry discovers the
+modules in name order, so the set of kinds and their order never depend on the machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Callable, Mapping
+
+ANY_ATTRIBUTE = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A resource kind: what a blueprint may declare and how it becomes CloudFormation."""
+
+    name: str
+    description: str
+    spec: type
+    build: Callable[..., None]
+    # `!GetAtt <Id>.<attr>` attributes of the main resource (None: anything, for `raw`).
+    attributes: frozenset[str] | None = frozenset()
+    # Extra resources a builder makes, by logical id suffix, with their attributes:
+    # e.g. a function's "Role" is referenceable as `!GetAtt ApplyRole.Arn`.
+    parts: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The IAM service prefix and access levels an `access:` entry may name for it.
+    service: str | None = None
+    access_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # ARNs an access grant covers, given the resource's ARN value (e.g. table indexes).
+    access_arns: Callable[[Any], list] | None = None
+    # Holds data that a replacement or deletion would lose.
+    data_holding: bool = False
+
+
+@cache
+def registry() -> dict[str, Kind]:
+    """All kinds, by name."""
+    kinds: dict[str, Kind] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        kind = getattr(module, "KIND", None)
+        if isinstance(kind, Kind):
+            if kind.name in kinds:
+                raise RuntimeError(f"two kinds are named {kind.name!r}")
+            kinds[kind.name] = kind
+    return dict(sorted(kinds.items()))

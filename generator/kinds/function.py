@@ -1,0 +1,91 @@
+"""`function`: a Python Lambda with its own role, log group and least-privilege access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import awslambda, iam, logs
+
+from ..cfn import get_att, ref
+from ..iam import ACCESS_LIST, allow, assume_role, document, grants
+from ..spec import Int, ListOf, MapOf, Str, Value, field
+from . import Kind
+
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                  1827, 2192, 2557, 2922, 3288, 3653)
+FOLDER = Str(r"[a-z][a-z0-9_]*", "a folder name under lambda_code/ (lower case, _)")
+
+
+class _Retention(Int):
+    def __init__(self) -> None:
+        super().__init__(1, 3653)
+        self.expected = "a number of days CloudWatch allows (1, 3, 5, 7, 14, 30, 60, " \
+                        "90, 120, 150, 180, 365, …, 3653)"
+
+    def check(self, value, at):
+        return value if value in RETENTION_DAYS and not isinstance(value, bool) \
+            else self.fail(value, at)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    code: str = field(FOLDER, "the handler's folder under lambda_code/")
+    handler: str = field(Str(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", "module.function"),
+                         "the handler, as module.function", "handler.handler")
+    runtime: str = field(Str(choices=("python3.11", "python3.12", "python3.13")),
+                         "the Python runtime", "python3.12")
+    memory: int = field(Int(128, 10240), "memory in MB", 256)
+    timeout: int = field(Int(1, 900), "seconds before an invocation is stopped", 10)
+    architecture: str = field(Str(choices=("arm64", "x86_64")), "processor", "arm64")
+    description: str = field(Str(max_len=256), "what the function does", None)
+    environment: dict = field(MapOf(Value(), Str(r"[A-Za-z][A-Za-z0-9_]*",
+                                                 "an environment variable name")),
+                              "environment variables (values may be intrinsics)", None)
+    access: tuple = field(ACCESS_LIST, "what the function may do to which resources", ())
+    include: tuple = field(ListOf(FOLDER), "shared folders under lambda_code/ packaged "
+                                           "beside the handler, as Python packages", ())
+    log_retention: int = field(_Retention(), "days its log group keeps logs", 30)
+    reserved_concurrency: int = field(Int(0, 1000), "concurrent executions reserved "
+                                                    "(and capped)", None)
+
+
+def build(b, resource) -> None:
+    spec: FunctionSpec = resource.spec
+    name = resource.logical_id
+    log_group = logs.LogGroup(f"{name}LogGroup", RetentionInDays=spec.log_retention)
+    statements = [allow(["logs:CreateLogStream", "logs:PutLogEvents"],
+                        [get_att(log_group.title, "Arn")])]
+    statements += grants(b, resource, spec.access)
+    role = iam.Role(f"{name}Role", AssumeRolePolicyDocument=assume_role(
+        "lambda.amazonaws.com"), Policies=[iam.Policy(
+            PolicyName=f"{name}Access", PolicyDocument=document(statements))])
+    props: dict[str, Any] = {
+        "Architectures": [spec.architecture],
+        "Code": awslambda.Code(S3Bucket=b.asset_bucket(),
+                               S3Key=b.code(resource, spec.code, spec.include)),
+        "Handler": spec.handler, "MemorySize": spec.memory, "Runtime": spec.runtime,
+        "Timeout": spec.timeout, "Role": get_att(role.title, "Arn"),
+        "LoggingConfig": awslambda.LoggingConfig(LogGroup=ref(log_group.title)),
+    }
+    if spec.description:
+        props["Description"] = spec.description
+    if spec.environment:
+        props["Environment"] = awslambda.Environment(
+            Variables={k: b.value(v) for k, v in sorted(spec.environment.items())})
+    if spec.reserved_concurrency is not None:
+        props["ReservedConcurrentExecutions"] = spec.reserved_concurrency
+    b.add(resource, awslambda.Function(name, **props), role, log_group)
+
+
+KIND = Kind(
+    name="function",
+    description="Python Lambda function with its own role and log group; "
+                "IAM from declared access",
+    spec=FunctionSpec,
+    build=build,
+    attributes=frozenset({"Arn"}),
+    parts={"Role": frozenset({"Arn", "RoleId"}), "LogGroup": frozenset({"Arn"})},
+    service="lambda",
+    access_levels={"invoke": ("lambda:InvokeFunction",)},
+)

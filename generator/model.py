@@ -1,0 +1,288 @@
+"""Load: blueprint files → a checked model of apps, environments, stages and resources.
+
+`blueprints/<app>/app.yaml` declares the app and its environments; each
+`blueprints/<app>/NN-<stage>.yaml` is one stage (one stack per environment), rendered
+with the environment's values. Every resource is validated against the spec of its kind,
+and every reference (`!Ref`, `!GetAtt`, `!Sub`, `!Output`) is resolved here, so the build
+step only ever sees a consistent model. All problems are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BlueprintError, Mark, Problems, did_you_mean
+from .kinds import Kind, registry
+from .source import Map, Seq, Tag, load_file
+from .spec import Anything, At, Int, MapOf, Str, Struct, Type, Value, field, shown
+
+FORMAT_VERSION = 1
+STAGE_FILE = re.compile(r"(\d\d)-([a-z][a-z0-9-]*)\.yaml")
+LOGICAL_ID = Str(r"[A-Za-z][A-Za-z0-9]{0,200}", "a logical id of letters and digits")
+REGION = Str(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region such as eu-west-1")
+NAME = r"[a-z][a-z0-9-]{0,30}"
+COMMON_KEYS = ("kind", "depends_on")
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    region: str = field(REGION, "the region the app's stages deploy to")
+    account: str | None = field(Str(r"\d{12}", "a 12-digit AWS account id"),
+                                "the AWS account this environment must deploy to", None)
+    values: dict = field(MapOf(Anything()),
+                         "values for {{ name }} in the stage files (e.g. domain)", None)
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    version: int = field(Int(1, FORMAT_VERSION), "blueprint format version (1)")
+    name: str = field(Str(NAME, "a lower-case name such as raffle"),
+                      "the app name; stacks are named <app>-<env>-<stage>")
+    environments: dict = field(MapOf(Struct(EnvironmentSpec, "an environment"),
+                                     Str(NAME, "a lower-case name such as dev"), 1),
+                               "the environments (dev, prod, …) and their settings")
+    description: str = field(Str(), "what the app is", "")
+    tags: dict = field(MapOf(Str()), "tags for every stack of the app", None)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One blueprint resource: its kind, checked spec and where it was written."""
+
+    logical_id: str
+    kind: Kind
+    spec: Any
+    depends_on: tuple[str, ...]
+    mark: Mark
+    node: Map
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    value: Any
+    description: str
+    mark: Mark
+
+
+class ResourceType(Type):
+    """A resource mapping: `kind` picks the spec the rest is checked against."""
+
+    expected = "a mapping with a 'kind' key"
+
+    def check(self, value: Any, at: At) -> Any:
+        if not isinstance(value, Map):
+            return self.fail(value, at)
+        kinds = registry()
+        kind_name = value.get("kind")
+        if "kind" not in value:
+            at.key("kind", value.mark).error(
+                "missing required key: the resource kind, one of " + ", ".join(kinds))
+            return None
+        if kind_name not in kinds:
+            at.key("kind", value.value_marks["kind"]).error(
+                f"unknown kind {shown(kind_name)}; expected one of {', '.join(kinds)}"
+                + did_you_mean(kind_name, kinds))
+            return None
+        rest = _without(value, COMMON_KEYS)
+        spec = Struct(kinds[kind_name].spec, f"kind '{kind_name}'").check(rest, at)
+        depends = _depends_on(value, at)
+        return None if spec is None else (kinds[kind_name], spec, depends)
+
+
+def _without(node: Map, keys: tuple[str, ...]) -> Map:
+    rest = Map((k, v) for k, v in node.items() if k not in keys)
+    rest.mark = node.mark
+    rest.key_marks = {k: m for k, m in node.key_marks.items() if k not in keys}
+    rest.value_marks = {k: m for k, m in node.value_marks.items() if k not in keys}
+    return rest
+
+
+def _depends_on(node: Map, at: At) -> tuple[str, ...]:
+    if "depends_on" not in node:
+        return ()
+    checked = ListOfIds.check(node["depends_on"], at.key("depends_on",
+                                                        node.value_marks["depends_on"]))
+    return tuple(checked or ())
+
+
+class _ListOfIds(Type):
+    expected = "a list of logical ids"
+
+    def check(self, value: Any, at: At) -> Any:
+        if not isinstance(value, Seq):
+            return self.fail(value, at)
+        return [LOGICAL_ID.check(v, at.item(i, value.item_marks[i]))
+                for i, v in enumerate(value)]
+
+
+ListOfIds = _ListOfIds()
+
+
+class OutputType(Type):
+    expected = "a value, or a mapping with 'value' and 'description'"
+
+    def check(self, value: Any, at: At) -> Any:
+        if isinstance(value, Map):
+            spec = Struct(_OutputSpec, "an output").check(value, at)
+            return spec and (spec.value, spec.description)
+        return (Value().check(value, at), "")
+
+
+@dataclass(frozen=True)
+class _OutputSpec:
+    value: Any = field(Value(), "the output's value, e.g. !GetAtt Entries.Arn")
+    description: str = field(Str(), "what the output is", "")
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    resources: dict = field(MapOf(ResourceType(), LOGICAL_ID, 1),
+                            "the stage's resources by logical id, each with a kind")
+    description: str = field(Str(), "what the stage holds", "")
+    region: str | None = field(REGION, "deploy this stage to another region "
+                                       "(e.g. us-east-1 for CloudFront certificates)", None)
+    conditions: dict = field(MapOf(Anything(), LOGICAL_ID),
+                             "CloudFormation conditions (!Equals, !And, …)", None)
+    outputs: dict = field(MapOf(OutputType(), LOGICAL_ID),
+                          "values other stages may use with !Output <stage>.<name>", None)
+    after_deploy: tuple = field(Anything(), "steps the deployer runs once the stack "
+                                            "is deployed", ())
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    region: str
+    account: str | None
+    values: dict
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of an app in one environment: becomes one stack."""
+
+    app: str
+    env: str
+    number: int
+    name: str
+    file: str
+    region: str
+    description: str
+    resources: dict[str, Resource]
+    outputs: dict[str, Output]
+    conditions: dict
+    after_deploy: Any
+    mark: Mark
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.app}-{self.env}-{self.name}"
+
+    @property
+    def template_name(self) -> str:
+        return f"{self.number:02d}-{self.name}.yaml"
+
+
+@dataclass(frozen=True)
+class App:
+    """An app in one environment, its stages in dependency order."""
+
+    name: str
+    description: str
+    env: Environment
+    tags: dict
+    stages: dict[str, Stage]
+    order: tuple[str, ...]
+    edges: dict[str, tuple[str, ...]]
+
+
+def discover(root: str) -> list[str]:
+    """App folders under blueprints/, sorted."""
+    base = os.path.join(root, "blueprints")
+    if not os.path.isdir(base):
+        raise BlueprintError([])
+    return sorted(d for d in os.listdir(base)
+                  if os.path.isfile(os.path.join(base, d, "app.yaml")))
+
+
+def load_app_spec(root: str, app_dir: str) -> tuple[AppSpec, Map]:
+    shown_path = f"blueprints/{app_dir}/app.yaml"
+    node = load_file(os.path.join(root, shown_path), shown_path, None)
+    problems = Problems()
+    at = At(problems, getattr(node, "mark", Mark(shown_path, 1, 1)), "")
+    spec = Struct(AppSpec, "app.yaml").check(node, at)
+    if spec is not None and spec.name != app_dir:
+        at.key("name", node.value_marks["name"]).error(
+            f"the app name must match its folder blueprints/{app_dir}/, got {spec.name!r}")
+    problems.check()
+    return spec, node
+
+
+def load_app(root: str, app_dir: str, env_name: str, spec: AppSpec) -> App:
+    """Load, validate and resolve every stage of one app for one environment."""
+    env_spec = spec.environments[env_name]
+    env = Environment(env_name, env_spec.region, env_spec.account, env_spec.values or {})
+    problems = Problems()
+    stages: dict[str, Stage] = {}
+    for number, name, shown_path in _stage_files(root, app_dir, problems):
+        values = {**env.values, "env": env.name, "app": spec.name, "region": env.region}
+        try:
+            node = load_file(os.path.join(root, shown_path), shown_path, values)
+        except BlueprintError as exc:
+            problems.items.extend(exc.problems)
+            continue
+        stage = _stage(spec.name, env, number, name, shown_path, node, problems)
+        if stage is not None:
+            if name in stages:
+                problems.add(stage.mark, "", f"two stage files are named '{name}' "
+                             f"({stages[name].file} too); stage names must be unique")
+            stages[name] = stage
+    problems.check()
+    from .refs import check_references, stage_order
+
+    edges = check_references(stages, problems)
+    problems.check()
+    order = stage_order(stages, edges, problems)
+    problems.check()
+    return App(spec.name, spec.description, env, dict(spec.tags or {}), stages, order, edges)
+
+
+def _stage_files(root: str, app_dir: str, problems: Problems):
+    folder = os.path.join(root, "blueprints", app_dir)
+    for entry in sorted(os.listdir(folder)):
+        shown_path = f"blueprints/{app_dir}/{entry}"
+        if entry == "app.yaml" or not entry.endswith((".yaml", ".yml")):
+            continue
+        found = STAGE_FILE.fullmatch(entry)
+        if not found:
+            problems.add(Mark(shown_path, 1, 1), "", "a stage file must be named "
+                         "NN-<stage>.yaml (two digits, a dash, a lower-case name), e.g. "
+                         "01-table.yaml")
+            continue
+        yield int(found.group(1)), found.group(2), shown_path
+
+
+def _stage(app: str, env: Environment, number: int, name: str, path: str, node: Any,
+           problems: Problems) -> Stage | None:
+    at = At(problems, getattr(node, "mark", Mark(path, 1, 1)), "")
+    if node is None:
+        at.error("the stage file is empty; it needs at least 'resources:'")
+        return None
+    spec = Struct(StageSpec, "a stage").check(node, at)
+    if spec is None:
+        return None
+    resources = {}
+    for logical_id, (kind, rspec, depends) in spec.resources.items():
+        rnode = node["resources"][logical_id]
+        resources[logical_id] = Resource(logical_id, kind, rspec, depends, rnode.mark, rnode)
+    outputs = {}
+    onode = node.get("outputs") or {}
+    for out_name, (value, description) in (spec.outputs or {}).items():
+        outputs[out_name] = Output(out_name, value, description, onode.key_marks[out_name])
+    return Stage(app, env.name, number, name, path, spec.region or env.region,
+                 spec.description, resources, outputs, dict(spec.conditions or {}),
+                 spec.after_deploy, node.mark)

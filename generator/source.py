@@ -1,0 +1,227 @@
+"""Reading blueprint files: Jinja2 rendering, then YAML parsing that keeps positions.
+
+Mappings become `Map` (a dict that remembers where each key and value stood), lists
+become `Seq`, CloudFormation short forms (`!Ref`, `!GetAtt`, …) and `!Output` become
+`Tag` values. Scalars stay plain Python values; their positions live in the parent.
+Rendering keeps lines where they are as long as a blueprint only uses `{{ … }}`
+expressions, so positions name the line the user wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import yaml
+
+from .errors import BlueprintError, Mark, Problem, did_you_mean
+
+INTRINSIC_TAGS = (
+    "Ref", "GetAtt", "Sub", "Join", "Select", "If", "Equals", "FindInMap", "Base64",
+    "Split", "Not", "And", "Or", "ImportValue", "GetAZs", "Cidr", "Condition",
+)
+OUTPUT_TAG = "Output"
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Map(dict):
+    """A YAML mapping with the position of itself, each key and each value."""
+
+    mark: Mark
+    key_marks: dict
+    value_marks: dict
+
+
+class Seq(list):
+    """A YAML sequence with the position of itself and of each item."""
+
+    mark: Mark
+    item_marks: list
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tagged value such as `!Ref Entries` or `!Output table.TableArn`."""
+
+    name: str
+    value: Any
+    mark: Mark
+
+    def __repr__(self) -> str:
+        return f"!{self.name} {self.value!r}"
+
+
+def _mark(file: str, m) -> Mark:
+    return Mark(file, m.line + 1, m.column + 1)
+
+
+class _Loader(_BaseLoader):
+    """Safe loader building Map/Seq/Tag with positions, refusing duplicate keys."""
+
+    source_file = "<string>"
+    problems: list
+
+    def construct_yaml_map(self, node):
+        data = Map()
+        data.mark = _mark(self.source_file, node.start_mark)
+        data.key_marks, data.value_marks = {}, {}
+        yield data
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                self.problems.append(Problem(
+                    _mark(self.source_file, key_node.start_mark), "",
+                    "a mapping key must be a plain word"))
+                continue
+            key = str(key) if not isinstance(key, str) else key
+            key_mark = _mark(self.source_file, key_node.start_mark)
+            if key in data:
+                first = data.key_marks[key]
+                self.problems.append(Problem(
+                    key_mark, key,
+                    f"duplicate key '{key}' (first defined at line {first.line}); "
+                    "remove one of them"))
+                continue
+            data[key] = self.construct_object(value_node, deep=True)
+            data.key_marks[key] = key_mark
+            data.value_marks[key] = _mark(self.source_file, value_node.start_mark)
+
+    def construct_yaml_seq(self, node):
+        data = Seq()
+        data.mark = _mark(self.source_file, node.start_mark)
+        data.item_marks = [_mark(self.source_file, n.start_mark) for n in node.value]
+        yield data
+        data.extend(self.construct_object(n, deep=True) for n in node.value)
+
+    def construct_tag(self, node):
+        name = node.tag[1:]
+        if isinstance(node, yaml.ScalarNode):
+            value = self.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = list(self.construct_yaml_seq_now(node))
+        else:
+            value = self.construct_mapping_now(node)
+        return Tag(name, value, _mark(self.source_file, node.start_mark))
+
+    def construct_yaml_seq_now(self, node):
+        gen = self.construct_yaml_seq(node)
+        data = next(gen)
+        for _ in gen:
+            pass
+        return data
+
+    def construct_mapping_now(self, node):
+        gen = self.construct_yaml_map(node)
+        data = next(gen)
+        for _ in gen:
+            pass
+        return data
+
+    def construct_unknown(self, node):
+        self.problems.append(Problem(
+            _mark(self.source_file, node.start_mark), "",
+            f"unknown tag '{node.tag}'; use one of "
+            + ", ".join("!" + t for t in INTRINSIC_TAGS + (OUTPUT_TAG,))))
+        return None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+for _tag in INTRINSIC_TAGS + (OUTPUT_TAG,):
+    _Loader.add_constructor("!" + _tag, _Loader.construct_tag)
+_Loader.add_constructor(None, _Loader.construct_unknown)
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse YAML text into Map/Seq/Tag values, raising BlueprintError on any problem."""
+    problems = _tab_problems(text, file)
+    if problems:
+        raise BlueprintError(problems)
+    loader = _Loader(text)
+    loader.source_file = file
+    loader.problems = []
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _mark(file, mark) if mark else Mark(file, 1, 1)
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise BlueprintError([Problem(where, "", f"invalid YAML: {what}")]) from None
+    finally:
+        loader.dispose()
+    if loader.problems:
+        raise BlueprintError(loader.problems)
+    return data
+
+
+def _tab_problems(text: str, file: str) -> list[Problem]:
+    problems = []
+    for number, line in enumerate(text.splitlines(), 1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        if "\t" in line[:indent]:
+            problems.append(Problem(
+                Mark(file, number, line.index("\t") + 1), "",
+                "tab character in indentation; YAML needs spaces"))
+    return problems
+
+
+_JINJA = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+def render(text: str, file: str, values: dict) -> str:
+    """Render a blueprint with Jinja2; an undefined name is an error with its line."""
+    try:
+        return _JINJA.from_string(text).render(**values)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BlueprintError([Problem(
+            Mark(file, exc.lineno or 1, 1), "", f"template error: {exc.message}")]) from None
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc)
+        name = _undefined_name(str(exc))
+        col = _column_of(text, line, name)
+        known = ", ".join(sorted(values)) or "none"
+        raise BlueprintError([Problem(
+            Mark(file, line, col), "",
+            f"undefined value '{name}' in {{{{ … }}}}; the environment defines: {known}"
+            + did_you_mean(name, values))]
+        ) from None
+
+
+def _template_line(exc: BaseException) -> int:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == "<template>":
+            return frame.lineno or 1
+    return 1
+
+
+def _undefined_name(message: str) -> str:
+    found = re.search(r"'([^']+)' is undefined", message)
+    return found.group(1) if found else message
+
+
+def _column_of(text: str, line: int, name: str) -> int:
+    lines = text.splitlines()
+    if 0 < line <= len(lines):
+        found = re.search(r"\{\{-?\s*" + re.escape(name), lines[line - 1])
+        if found:
+            return found.start() + 1
+    return 1
+
+
+def load_file(path: str, shown: str, values: dict | None) -> Any:
+    """Read, optionally render, and parse one blueprint file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise BlueprintError([Problem(Mark(shown, 1, 1), "",
+                                      f"not UTF-8 text ({exc.reason})")]) from None
+    if values is not None:
+        text = render(text, shown, values)
+    return parse_yaml(text, shown)

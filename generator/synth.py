@@ -1,0 +1,169 @@
+"""Synth: a checked stage → a troposphere Template, with no AWS calls.
+
+`StageBuilder` is what a kind's builder gets: it turns blueprint values (with their
+intrinsics) into CloudFormation, adds resources while remembering which blueprint line
+each came from, wires `!Output` references as template Parameters, and registers code
+assets. Builders stay small because everything shared lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import Output, Parameter, Tags, Template
+
+from .assets import Asset, package
+from .cfn import Intrinsic, ref
+from .errors import Mark, Problems
+from .model import App, Resource, Stage
+from .refs import parse_output
+from .source import Map, Seq, Tag
+
+ASSET_BUCKET = "AssetBucket"
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where a generated template parameter gets its value at deploy time."""
+
+    parameter: str
+    stage: str | None
+    output: str | None
+    description: str
+
+
+def pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))
+
+
+class StageBuilder:
+    """Everything a kind's builder needs while turning one stage into a template."""
+
+    def __init__(self, root: str, app: App, stage: Stage, problems: Problems) -> None:
+        self.root, self.app, self.stage, self.problems = root, app, stage, problems
+        self.template = Template()
+        self.template.set_version("2010-09-09")
+        self.template.set_description(_description(app, stage))
+        self.wiring: dict[str, Wiring] = {}
+        self.assets: list[Asset] = []
+        self.sources: dict[str, Mark] = {}
+
+    # -- values -------------------------------------------------------------------
+    def value(self, value: Any) -> Any:
+        """A blueprint value (maps, lists, intrinsics) as CloudFormation."""
+        if isinstance(value, Tag):
+            return self._tag(value)
+        if isinstance(value, (Map, dict)):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, (Seq, list, tuple)):
+            return [self.value(v) for v in value]
+        return value
+
+    def _tag(self, tag: Tag) -> Intrinsic:
+        if tag.name == "Output":
+            stage, output = parse_output(tag)
+            return ref(self.output_parameter(stage, output))
+        if tag.name == "Ref":
+            return ref(tag.value)
+        if tag.name == "Condition":
+            return Intrinsic({"Condition": tag.value})
+        if tag.name == "GetAtt" and isinstance(tag.value, str):
+            return Intrinsic({"Fn::GetAtt": tag.value.split(".", 1)})
+        return Intrinsic({f"Fn::{tag.name}": self.value(tag.value)})
+
+    def output_parameter(self, stage: str, output: str) -> str:
+        name = f"{pascal(stage)}{output}"
+        if name not in self.wiring:
+            stack = f"{self.app.name}-{self.app.env.name}-{stage}"
+            self._parameter(Wiring(name, stage, output,
+                                   f"Output {output} of stack {stack}"))
+        return name
+
+    def asset_bucket(self) -> Intrinsic:
+        if ASSET_BUCKET not in self.wiring:
+            self._parameter(Wiring(ASSET_BUCKET, None, None,
+                                   "Bucket holding this app's code and files "
+                                   "(created by the deployer's bootstrap stack)"))
+        return ref(ASSET_BUCKET)
+
+    def _parameter(self, wiring: Wiring) -> None:
+        self.wiring[wiring.parameter] = wiring
+        self.template.add_parameter(Parameter(wiring.parameter, Type="String",
+                                              Description=wiring.description))
+
+    def tags(self, *tag_maps: dict | None) -> Tags | None:
+        merged: dict = {}
+        for tag_map in tag_maps:
+            merged.update(tag_map or {})
+        return Tags(**{k: self.value(v) for k, v in sorted(merged.items())}) \
+            if merged else None
+
+    # -- resources ----------------------------------------------------------------
+    def add(self, source: Resource, *resources: Any) -> None:
+        """Add troposphere resources made for a blueprint resource."""
+        for resource in resources:
+            if resource.title == source.logical_id and source.depends_on:
+                resource.DependsOn = list(source.depends_on)
+            self.template.add_resource(resource)
+            self.sources[resource.title] = source.mark
+
+    def code(self, source: Resource, folder: str, include: tuple[str, ...]) -> str:
+        """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip."""
+        node = source.node
+        for key, name in [("code", folder)] + [("include", n) for n in include]:
+            if not os.path.isdir(os.path.join(self.root, "lambda_code", name)):
+                self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
+                           f"no folder lambda_code/{name}/; create it with the handler "
+                           "code, or fix the name")
+                return "missing"
+        asset = package(self.root, folder, include)
+        if asset.key not in {a.key for a in self.assets}:
+            self.assets.append(asset)
+        return asset.key
+
+    def target_kind(self, value: Any, stage: Stage | None = None):
+        """The kind of resource a value (a `!Ref`, `!GetAtt` or `!Output`) points at."""
+        stage = stage or self.stage
+        if not isinstance(value, Tag):
+            return None
+        if value.name == "Output":
+            stage_name, output = parse_output(value)
+            other = self.app.stages[stage_name]
+            return self.target_kind(other.outputs[output].value, other)
+        target = value.value
+        if value.name == "GetAtt":
+            target = target.split(".", 1)[0] if isinstance(target, str) else target[0]
+        elif value.name != "Ref":
+            return None
+        resource = stage.resources.get(target)
+        return resource.kind if resource else None
+
+    def error(self, mark: Mark | None, path: str, message: str) -> None:
+        self.problems.add(mark, path, message)
+
+    def finish(self) -> Template:
+        for name, output in self.stage.outputs.items():
+            self.template.add_output(Output(
+                name, Value=self.value(output.value),
+                **({"Description": output.description} if output.description else {})))
+        for name, condition in self.stage.conditions.items():
+            self.template.add_condition(name, self.value(condition))
+        return self.template
+
+
+def _description(app: App, stage: Stage) -> str:
+    what = f": {stage.description}" if stage.description else ""
+    return (f"{app.name} {stage.name} ({app.env.name}){what}. "
+            f"Generated from {stage.file}; do not edit.")
+
+
+def build_stage(root: str, app: App, stage: Stage, problems: Problems) -> StageBuilder:
+    """Run every resource's builder; problems are collected, not raised."""
+    builder = StageBuilder(root, app, stage, problems)
+    for resource in stage.resources.values():
+        resource.kind.build(builder, resource)
+    builder.finish()
+    return builder
