@@ -93,12 +93,16 @@ def cli(capsys):
     return run
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path) -> Path:
-    """The project's own blueprints and code, copied, with no build/."""
+def copy_sources(dest: Path) -> Path:
+    """The project's own blueprints and code, copied to dest, with an empty build/."""
     for folder in ("blueprints", "lambda_code", "site_assets"):
         if (REPO / folder).exists():
-            shutil.copytree(REPO / folder, tmp_path / folder,
+            shutil.copytree(REPO / folder, dest / folder,
                             ignore=shutil.ignore_patterns("__pycache__"))
-    os.makedirs(tmp_path / "build")
-    return tmp_path
+    os.makedirs(dest / "build", exist_ok=True)
+    return dest
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    return copy_sources(tmp_path)

@@ -1,0 +1,55 @@
+"""The command line explains itself and reports problems without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from generator.cli import main
+from generator.kinds import registry
+
+
+def test_help_explains_the_verbs(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "synth" in out and "kinds" in out and "blueprint" in out
+
+
+def test_synth_help_names_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--env", "--app", "--quiet", "--no-lint"):
+        assert option in out
+
+
+def test_kinds_lists_every_registered_kind(capsys):
+    assert main(["kinds"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == list(registry())
+
+
+def test_kind_fields_and_unknown_kind(capsys):
+    assert main(["kinds", "table"]) == 0
+    assert "point_in_time_recovery" in capsys.readouterr().out
+    assert main(["kinds", "tabel"]) == 1
+    assert "did you mean 'table'?" in capsys.readouterr().err
+
+
+def test_unknown_app_and_env(mini, cli):
+    run = cli(mini, "synth", "--app", "shoop")
+    assert run.code == 1 and "no app 'shoop' under blueprints/; apps: shop; did you mean " \
+                              "'shop'?" in run.err
+    run = cli(mini, "synth", "--env", "prd")
+    assert run.code == 1 and "no app defines environment 'prd'" in run.err
+
+
+def test_module_entry_point_runs(mini):
+    done = subprocess.run([sys.executable, "-m", "generator", "--root", str(mini), "synth",
+                           "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert done.stdout.startswith("synth: 2 template(s)")
