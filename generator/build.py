@@ -12,13 +12,15 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from troposphere import encode_to_dict
+import dataclasses
 
 from .assets import Asset
 from .dump import to_json, to_yaml
 from .errors import BlueprintError, GeneratorError, Mark, Problem, Problems, did_you_mean
 from .lint import Finding, LintJob, lint
 from .model import App, discover, load_app, load_app_spec
+from .refs import parse_output
+from .source import Tag
 from .synth import build_stage
 
 MANIFEST_FORMAT = 1
@@ -139,11 +141,7 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
 
 
 def _manifest_entry(app: App, stage, builder, text: bytes) -> dict:
-    parameters = {}
-    for name, wiring in builder.wiring.items():
-        parameters[name] = ({"stack": f"{app.name}-{app.env.name}-{wiring.stage}",
-                             "output": wiring.output} if wiring.stage
-                            else {"asset_bucket": True})
+    parameters = {name: wiring.source for name, wiring in builder.wiring.items()}
     return {
         "stage": stage.name, "stack_name": stage.stack_name,
         "template": stage.template_name, "region": stage.region,
@@ -155,8 +153,22 @@ def _manifest_entry(app: App, stage, builder, text: bytes) -> dict:
         "data_holding": sorted(r.logical_id for r in stage.resources.values()
                                if r.kind.data_holding
                                or getattr(r.spec, "data_holding", False)),
-        "after_deploy": encode_to_dict(builder.value(list(stage.after_deploy or []))),
+        "after_deploy": [_step(app, name, spec) for name, spec in stage.after_deploy],
     }
+
+
+def _step(app: App, name: str, spec) -> dict:
+    """A step for the manifest: !Output values become {"stack", "output"} references."""
+    def plain(value):
+        if isinstance(value, Tag):
+            stage, output = parse_output(value)
+            return {"stack": f"{app.name}-{app.env.name}-{stage}", "output": output}
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in sorted(value.items())}
+        return value
+
+    fields = {f.name: plain(getattr(spec, f.name)) for f in dataclasses.fields(spec)}
+    return {name: {k: v for k, v in fields.items() if v is not None}}
 
 
 def _write(root: str, result: SynthResult, full: bool) -> None:

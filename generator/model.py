@@ -17,7 +17,8 @@ from typing import Any
 from .errors import BlueprintError, Mark, Problems, did_you_mean
 from .kinds import Kind, registry
 from .source import Map, Seq, Tag, load_file
-from .spec import Anything, At, Int, MapOf, Str, Struct, Type, Value, field, shown
+from .spec import Anything, At, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
+from .steps import StepType
 
 FORMAT_VERSION = 1
 STAGE_FILE = re.compile(r"(\d\d)-([a-z][a-z0-9-]*)\.yaml")
@@ -149,8 +150,8 @@ class StageSpec:
                              "CloudFormation conditions (!Equals, !And, …)", None)
     outputs: dict = field(MapOf(OutputType(), LOGICAL_ID),
                           "values other stages may use with !Output <stage>.<name>", None)
-    after_deploy: tuple = field(Anything(), "steps the deployer runs once the stack "
-                                            "is deployed", ())
+    after_deploy: tuple = field(ListOf(StepType()), "steps the deployer runs once the "
+                                                    "stack is deployed", ())
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,9 @@ class Stage:
     resources: dict[str, Resource]
     outputs: dict[str, Output]
     conditions: dict
-    after_deploy: Any
+    after_deploy: tuple
     mark: Mark
+    node: Map
 
     @property
     def stack_name(self) -> str:
@@ -285,4 +287,4 @@ def _stage(app: str, env: Environment, number: int, name: str, path: str, node: 
         outputs[out_name] = Output(out_name, value, description, onode.key_marks[out_name])
     return Stage(app, env.name, number, name, path, spec.region or env.region,
                  spec.description, resources, outputs, dict(spec.conditions or {}),
-                 spec.after_deploy, node.mark)
+                 spec.after_deploy, node.mark, node)

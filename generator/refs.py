@@ -44,6 +44,7 @@ class _Checker:
         self.stage, self.stages, self.problems = stage, stages, problems
         self.ids = attributes_of(stage)
         self.edges: dict[str, Mark] = {}
+        self.in_step = False
 
     def walk(self, value: Any, at: At, local: frozenset = frozenset()) -> None:
         if isinstance(value, Map):
@@ -126,6 +127,12 @@ class _Checker:
             return at.error(f"!Output takes <stage>.<OutputName>, got {tag.value!r}")
         stage_name, output = parsed
         others = [n for n in self.stages if n != self.stage.name]
+        if stage_name == self.stage.name and self.in_step:
+            outputs = self.stage.outputs
+            if output not in outputs:
+                at.error(f"!Output {tag.value}: this stage has no output '{output}'; it "
+                         f"has {', '.join(outputs) or 'none'}" + did_you_mean(output, outputs))
+            return None
         if stage_name == self.stage.name:
             return at.error(f"!Output {tag.value} names this stage itself; use !Ref or "
                             "!GetAtt inside a stage")
@@ -158,8 +165,35 @@ def check_references(stages: dict, problems: Problems) -> dict[str, dict[str, Ma
             checker.walk(output.value, At(problems, output.mark, f"outputs.{out_name}"))
         for cond_name, value in stage.conditions.items():
             checker.walk(value, At(problems, stage.mark, f"conditions.{cond_name}"))
+        checker.in_step = True
+        _check_steps(checker, stage, problems)
         edges[name] = checker.edges
     return edges
+
+
+def _check_steps(checker: _Checker, stage, problems: Problems) -> None:
+    """After-deploy steps run outside CloudFormation: only !Output means anything there."""
+    node = stage.node.get("after_deploy") if isinstance(stage.node, Map) else None
+    for index, step in enumerate(node or []):
+        at = At(problems, node.item_marks[index], f"after_deploy[{index}]")
+        for tag in _tags(step):
+            if tag.name != "Output":
+                At(problems, tag.mark, at.path).error(
+                    f"!{tag.name} cannot be used in after_deploy (steps run after "
+                    "CloudFormation); use !Output <stage>.<Name>, this stage's own "
+                    "outputs included")
+        checker.walk(step, at)
+
+
+def _tags(value: Any):
+    if isinstance(value, Tag):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tags(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _tags(item)
 
 
 def stage_order(stages: dict, edges: dict, problems: Problems) -> tuple[str, ...]:

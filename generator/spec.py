@@ -260,6 +260,8 @@ class Struct(Type):
 
 
 def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     return value

@@ -27,12 +27,16 @@ ASSET_BUCKET = "AssetBucket"
 
 @dataclass(frozen=True)
 class Wiring:
-    """Where a generated template parameter gets its value at deploy time."""
+    """Where a generated template parameter gets its value at deploy time.
+
+    `source` is what the manifest records: {"stack", "output"} for another stage's
+    output, {"asset_bucket": true}, or {"hosted_zone": name} for a zone id looked up
+    by its domain name.
+    """
 
     parameter: str
-    stage: str | None
-    output: str | None
     description: str
+    source: dict
 
 
 def pascal(name: str) -> str:
@@ -75,24 +79,28 @@ class StageBuilder:
         return Intrinsic({f"Fn::{tag.name}": self.value(tag.value)})
 
     def output_parameter(self, stage: str, output: str) -> str:
-        name = f"{pascal(stage)}{output}"
-        if name not in self.wiring:
-            stack = f"{self.app.name}-{self.app.env.name}-{stage}"
-            self._parameter(Wiring(name, stage, output,
-                                   f"Output {output} of stack {stack}"))
-        return name
+        stack = f"{self.app.name}-{self.app.env.name}-{stage}"
+        return self._parameter(f"{pascal(stage)}{output}", f"Output {output} of stack {stack}",
+                               {"stack": stack, "output": output})
 
     def asset_bucket(self) -> Intrinsic:
-        if ASSET_BUCKET not in self.wiring:
-            self._parameter(Wiring(ASSET_BUCKET, None, None,
-                                   "Bucket holding this app's code and files "
-                                   "(created by the deployer's bootstrap stack)"))
-        return ref(ASSET_BUCKET)
+        return ref(self._parameter(
+            ASSET_BUCKET, "Bucket holding this app's code and files (created by the "
+                          "deployer's bootstrap stack)", {"asset_bucket": True}))
 
-    def _parameter(self, wiring: Wiring) -> None:
-        self.wiring[wiring.parameter] = wiring
-        self.template.add_parameter(Parameter(wiring.parameter, Type="String",
-                                              Description=wiring.description))
+    def hosted_zone_id(self, domain: str) -> Intrinsic:
+        """The id of the Route 53 hosted zone of a domain, looked up at deploy time."""
+        zone = domain.rstrip(".").lower()
+        name = "HostedZone" + pascal(zone.replace(".", "-"))
+        return ref(self._parameter(name, f"Id of the Route 53 hosted zone {zone}",
+                                   {"hosted_zone": zone}))
+
+    def _parameter(self, name: str, description: str, source: dict) -> str:
+        if name not in self.wiring:
+            self.wiring[name] = Wiring(name, description, source)
+            self.template.add_parameter(Parameter(name, Type="String",
+                                                  Description=description))
+        return name
 
     def tags(self, *tag_maps: dict | None) -> Tags | None:
         merged: dict = {}

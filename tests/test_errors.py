@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from generator.kinds import registry
+
 from .conftest import tree_digest, write_files
 
 CODE = "blueprints/shop/02-code.yaml"
@@ -34,7 +36,7 @@ CASES = {
     "unknown kind": (
         {CODE: "resources:\n  Worker:\n    kind: functon\n    code: shop_worker\n"},
         f"{CODE}:3:11: resources.Worker.kind: unknown kind 'functon'; expected one of "
-        "function, raw, role, table; did you mean 'function'?"),
+        f"{', '.join(registry())}; did you mean 'function'?"),
     "choice with hint": (
         {DATA: "resources:\n  Orders:\n    kind: table\n    key: {id: S}\n"
                "    billing: ondemand\n"},

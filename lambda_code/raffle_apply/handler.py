@@ -1,1 +1,49 @@
-def handler(event, context):\n    return {"statusCode": 200}
+"""POST /apply {"email", "name"?} → 201 {"email", "ticket"}; 409 if already entered."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from raffle_common.entries import shared_store, AlreadyEntered, Store
+from raffle_common.http import HttpError, handle, json_body
+
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                   r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+MAX_EMAIL = 254
+MAX_NAME = 100
+
+
+def normalise_email(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise HttpError(400, "email is required: a string such as ann@example.com")
+    email = value.strip().lower()
+    if len(email) > MAX_EMAIL:
+        raise HttpError(400, f"email is longer than {MAX_EMAIL} characters")
+    if not EMAIL.fullmatch(email) or ".." in email:
+        raise HttpError(400, "email is not a valid e-mail address")
+    return email
+
+
+def normalise_name(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value.strip()) > MAX_NAME:
+        raise HttpError(400, f"name must be a string of at most {MAX_NAME} characters")
+    return value.strip() or None
+
+
+def apply(event: dict, store: Store) -> tuple[int, dict]:
+    body = json_body(event)
+    email = normalise_email(body.get("email"))
+    name = normalise_name(body.get("name"))
+    try:
+        ticket = store.enter(email, name)
+    except AlreadyEntered:
+        raise HttpError(409, f"{email} is already entered") from None
+    return 201, {"email": email, "ticket": ticket}
+
+
+def handler(event: dict, context: Any, store: Store | None = None) -> dict:
+    store = store or shared_store()
+    return handle(event, context, "POST", lambda e: apply(e, store), "/apply")

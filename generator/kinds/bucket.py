@@ -1,0 +1,49 @@
+"""`bucket`: a private S3 bucket — public access blocked, encrypted, TLS only, retained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import s3
+
+from ..awsparts import deny_insecure_transport, private_bucket
+from ..cfn import ref, sub
+from ..iam import document
+from ..spec import Bool, Value, field
+from . import Kind
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    versioned: bool = field(Bool(), "keep every version of every object", False)
+    kms_key: Any = field(Value(), "a customer-managed KMS key for encryption at rest "
+                                  "(default: S3-managed keys)", None)
+    name: Any = field(Value(), "the bucket name (default: generated)", None)
+    retain: bool = field(Bool(), "keep the bucket and its objects when the stack is "
+                                 "deleted", True)
+
+
+def build(b, resource) -> None:
+    spec: BucketSpec = resource.spec
+    name = resource.logical_id
+    bucket = private_bucket(name, spec.versioned, b.value(spec.kms_key),
+                            b.value(spec.name), spec.retain)
+    policy = s3.BucketPolicy(f"{name}Policy", Bucket=ref(name),
+                             PolicyDocument=document([deny_insecure_transport(name)]))
+    b.add(resource, bucket, policy)
+
+
+KIND = Kind(
+    name="bucket",
+    description="Private S3 bucket: public access blocked, encrypted, TLS only, retained",
+    spec=BucketSpec,
+    build=build,
+    attributes=frozenset({"Arn", "DomainName", "RegionalDomainName"}),
+    parts={"Policy": frozenset()},
+    service="s3",
+    access_levels={"read": ("s3:GetObject",), "list": ("s3:ListBucket",),
+                   "write": ("s3:DeleteObject", "s3:PutObject")},
+    access_arns=lambda arn: [arn, sub("${Bucket}/*", Bucket=arn)],
+    data_holding=True,
+)

@@ -1,0 +1,122 @@
+"""`http_api`: an API Gateway HTTP API routing to Lambda functions.
+
+Each route gets a Lambda proxy integration and an invoke permission scoped to exactly
+that method and path; the stage auto-deploys and writes JSON access logs to its own log
+group. The default execute-api endpoint is disabled unless asked for, so a custom
+domain (with mutual TLS) is the only way in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import apigatewayv2 as v2
+from troposphere import awslambda
+
+from ..awsparts import log_group
+from ..cfn import get_att, ref, sub
+from ..spec import Bool, Int, ListOf, MapOf, Str, Struct, Value, field
+from . import Kind
+
+ROUTE = Str(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) /[A-Za-z0-9_/{}+.-]*",
+            "a route key such as 'POST /apply'")
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+    "time": "$context.requestTime", "method": "$context.httpMethod",
+    "path": "$context.path", "status": "$context.status",
+    "latency": "$context.responseLatency", "error": "$context.integrationErrorMessage",
+}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class CorsSpec:
+    origins: tuple = field(ListOf(Value(), 1), "origins allowed to call the API, e.g. "
+                                               "https://example.com")
+    methods: tuple = field(ListOf(Str(choices=("GET", "POST", "PUT", "PATCH", "DELETE",
+                                               "OPTIONS", "HEAD"))), "allowed methods",
+                           ("GET", "POST"))
+    headers: tuple = field(ListOf(Str()), "allowed request headers", ("content-type",))
+    max_age: int = field(Int(0, 86400), "seconds a browser may cache a preflight", 300)
+
+
+@dataclass(frozen=True)
+class ThrottleSpec:
+    rate: int = field(Int(1, 10000), "steady requests per second", 50)
+    burst: int = field(Int(1, 5000), "burst requests", 100)
+
+
+@dataclass(frozen=True)
+class HttpApiSpec:
+    routes: dict = field(MapOf(Value(), ROUTE, 1), "route key → the ARN of the Lambda "
+                                                   "function serving it")
+    name: Any = field(Value(), "the API name (default: the logical id)", None)
+    stage: str = field(Str(r"\$default|[A-Za-z0-9_-]{1,128}", "a stage name"),
+                       "the stage name", "$default")
+    cors: Any = field(Struct(CorsSpec, "cors"), "cross-origin access for browsers", None)
+    throttle: Any = field(Struct(ThrottleSpec, "throttle"), "default route throttling",
+                          ThrottleSpec())
+    execute_api_endpoint: bool = field(Bool(), "keep the default execute-api URL "
+                                               "reachable (off: only custom domains)", False)
+    log_retention: int = field(Int(1, 3653), "days the access log group keeps logs", 30)
+
+
+def route_id(route_key: str) -> str:
+    """'POST /apply' → 'PostApply' (a logical id fragment)."""
+    words = re.split(r"[^A-Za-z0-9]+", route_key)
+    return "".join(w[:1].upper() + w[1:].lower() for w in words if w)
+
+
+def build(b, resource) -> None:
+    spec: HttpApiSpec = resource.spec
+    name = resource.logical_id
+    api_props: dict[str, Any] = {
+        "Name": b.value(spec.name) if spec.name is not None else sub(f"${{AWS::StackName}}-{name}"),
+        "ProtocolType": "HTTP",
+        "DisableExecuteApiEndpoint": not spec.execute_api_endpoint,
+    }
+    if spec.cors:
+        api_props["CorsConfiguration"] = v2.Cors(
+            AllowOrigins=[b.value(o) for o in spec.cors.origins],
+            AllowMethods=list(spec.cors.methods), AllowHeaders=list(spec.cors.headers),
+            MaxAge=spec.cors.max_age)
+    logs = log_group(f"{name}LogGroup", spec.log_retention)
+    stage = v2.Stage(f"{name}Stage", ApiId=ref(name), StageName=spec.stage, AutoDeploy=True,
+                     AccessLogSettings=v2.AccessLogSettings(
+                         DestinationArn=get_att(logs.title, "Arn"), Format=ACCESS_LOG_FORMAT),
+                     DefaultRouteSettings=v2.RouteSettings(
+                         ThrottlingRateLimit=spec.throttle.rate,
+                         ThrottlingBurstLimit=spec.throttle.burst))
+    b.add(resource, v2.Api(name, **api_props), stage, logs)
+    for key, function_arn in spec.routes.items():
+        b.add(resource, *_route(b, name, key, b.value(function_arn)))
+
+
+def _route(b, api: str, key: str, function_arn: Any) -> list:
+    method, path = key.split(" ", 1)
+    prefix = f"{api}{route_id(key)}"
+    integration = v2.Integration(f"{prefix}Integration", ApiId=ref(api),
+                                 IntegrationType="AWS_PROXY", IntegrationUri=function_arn,
+                                 PayloadFormatVersion="2.0", TimeoutInMillis=29000)
+    route = v2.Route(f"{prefix}Route", ApiId=ref(api), RouteKey=key,
+                     Target=sub(f"integrations/${{{integration.title}}}"))
+    source = ("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+              f"${{{api}}}/*/{'*' if method == 'ANY' else method}{path}")
+    permission = awslambda.Permission(f"{prefix}Permission", Action="lambda:InvokeFunction",
+                                      FunctionName=function_arn,
+                                      Principal="apigateway.amazonaws.com",
+                                      SourceArn=sub(source))
+    return [integration, route, permission]
+
+
+KIND = Kind(
+    name="http_api",
+    description="API Gateway HTTP API: Lambda routes with scoped invoke permissions, "
+                "access logs, throttling",
+    spec=HttpApiSpec,
+    build=build,
+    attributes=frozenset({"ApiEndpoint", "ApiId"}),
+    parts={"Stage": frozenset(), "LogGroup": frozenset({"Arn"})},
+)

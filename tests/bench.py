@@ -1,0 +1,91 @@
+"""`make bench`: how long synth and lint take, in one run, as a small table.
+
+Each whole-command figure is a fresh `python -m generator` process (imports included),
+the median of a few runs, on copies of the shipped blueprints in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .conftest import copy_sources
+
+RUNS = 5
+
+
+def _timed(command: list[str], cwd: Path, before=None) -> float:
+    times = []
+    for _ in range(RUNS):
+        if before:
+            before()
+        started = time.perf_counter()
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _copies(root: Path, count: int) -> int:
+    """Replace blueprints/ with `count` renamed copies of every shipped app."""
+    source = root / "blueprints"
+    target = root / f"blueprints-{count}"
+    stacks = 0
+    for app_dir in sorted(p for p in source.iterdir() if p.is_dir()):
+        for index in range(count):
+            name = f"{app_dir.name}{index}"
+            shutil.copytree(app_dir, target / name)
+            app_yaml = target / name / "app.yaml"
+            app_yaml.write_text(app_yaml.read_text().replace(
+                f"name: {app_dir.name}", f"name: {name}", 1))
+            stacks += len(list((target / name).glob("[0-9][0-9]-*.yaml")))
+    return stacks
+
+
+def _synth_copies(root: Path, count: int, lint: bool) -> tuple[int, float]:
+    work = root.parent / f"copies-{count}-{lint}"
+    copy_sources(work)
+    stacks = _copies(work, count)
+    shutil.rmtree(work / "blueprints")
+    (work / f"blueprints-{count}").rename(work / "blueprints")
+    command = [sys.executable, "-m", "generator", "synth", "--quiet"]
+    if not lint:
+        command.append("--no-lint")
+    cache = work / ".cache"
+    seconds = _timed(command, work, before=lambda: shutil.rmtree(cache, ignore_errors=True))
+    return stacks, seconds
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as temporary:
+        root = copy_sources(Path(temporary) / "project")
+        stacks = len(list((root / "blueprints").rglob("[0-9][0-9]-*.yaml")))
+        synth = [sys.executable, "-m", "generator", "synth", "--quiet"]
+        cold = _timed(synth, root, before=lambda: shutil.rmtree(root / ".cache",
+                                                                ignore_errors=True))
+        rows.append((f"shipped apps ({stacks} stacks), cold lint cache", cold, "≤ 1.5 s"))
+        warm = _timed(synth, root)
+        rows.append(("unchanged re-synth (lint cache hit)", warm, "≤ 0.3 s"))
+        base = _timed(synth + ["--no-lint"], root)
+        rows.append(("shipped apps, no lint", base, ""))
+        for count in (10, 100):
+            n, seconds = _synth_copies(root, count, lint=False)
+            per = (seconds - base) / max(1, n - stacks) * 1000
+            rows.append((f"{count} copies ({n} stacks), no lint", seconds,
+                         f"{per:.2f} ms/stack marginal (≤ 2)"))
+        n, seconds = _synth_copies(root, 10, lint=True)
+        rows.append((f"10 copies ({n} stacks), cold lint, {os.cpu_count()} cores", seconds, ""))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what':<{width}}  {'seconds':>8}  target / note")
+    for what, seconds, note in rows:
+        print(f"{what:<{width}}  {seconds:>8.3f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
