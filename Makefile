@@ -8,7 +8,7 @@ GEN := $(BIN)/python -m generator
 ARGS := $(if $(ENV),--env $(ENV)) $(if $(APP),--app $(APP))
 
 .DEFAULT_GOAL := help
-.PHONY: help synth test bench kinds clean-venv
+.PHONY: help synth test bench kinds ca clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -34,3 +34,21 @@ kinds: $(STAMP) ## list the resource kinds blueprints may use
 
 clean-venv: ## remove the virtualenv (the next verb re-creates it)
 	rm -rf $(VENV)
+
+CA_DIR ?= build/ca
+ca: $(CA_DIR)/RootCA.pem ## development CA + client certificate for mutual TLS (build/ca/, never committed)
+
+$(CA_DIR)/RootCA.pem:
+	@mkdir -p $(CA_DIR) && chmod 700 $(CA_DIR)
+	@openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+	  -subj "/CN=raffle development CA" -addext "basicConstraints=critical,CA:TRUE" \
+	  -addext "keyUsage=critical,keyCertSign,cRLSign" \
+	  -keyout $(CA_DIR)/RootCA.key -out $(CA_DIR)/RootCA.pem 2>/dev/null
+	@openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	  -subj "/CN=raffle client" -keyout $(CA_DIR)/client.key -out $(CA_DIR)/client.csr 2>/dev/null
+	@printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > $(CA_DIR)/client.ext
+	@openssl x509 -req -in $(CA_DIR)/client.csr -CA $(CA_DIR)/RootCA.pem -CAkey $(CA_DIR)/RootCA.key \
+	  -CAcreateserial -days 365 -extfile $(CA_DIR)/client.ext -out $(CA_DIR)/client.pem 2>/dev/null
+	@chmod 600 $(CA_DIR)/*.key
+	@rm -f $(CA_DIR)/client.csr $(CA_DIR)/client.ext
+	@echo "made $(CA_DIR)/RootCA.pem (the truststore bundle) and client.pem/client.key; keys stay in $(CA_DIR), git-ignored"

@@ -1,0 +1,89 @@
+"""Security defaults, asserted on every committed template."""
+
+from __future__ import annotations
+
+import pytest
+
+from .templates import all_templates, policy_documents, resources
+
+TEMPLATES = all_templates()
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_no_wildcard_actions_are_granted(path):
+    for logical_id, document in policy_documents(path):
+        for statement in document["Statement"]:
+            if statement["Effect"] == "Allow":
+                for action in _as_list(statement["Action"]):
+                    assert "*" not in action, f"{path} {logical_id} allows {action}"
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_no_broad_managed_policies(path):
+    for logical_id, body in resources(path, "AWS::IAM::Role").items():
+        for arn in body["Properties"].get("ManagedPolicyArns", []):
+            assert "FullAccess" not in str(arn) and "Administrator" not in str(arn)
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_buckets_are_private_encrypted_and_tls_only(path):
+    policies = resources(path, "AWS::S3::BucketPolicy")
+    for logical_id, body in resources(path, "AWS::S3::Bucket").items():
+        props = body["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True}
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert "WebsiteConfiguration" not in props and "AccessControl" not in props
+        mine = [p for p in policies.values() if p["Properties"]["Bucket"] == {"Ref": logical_id}]
+        assert len(mine) == 1, f"{logical_id} has no bucket policy"
+        denies = [s for s in mine[0]["Properties"]["PolicyDocument"]["Statement"]
+                  if s["Effect"] == "Deny"]
+        assert denies and denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_no_resource_policy_allows_everyone(path):
+    for logical_id, document in policy_documents(path):
+        for statement in document["Statement"]:
+            if statement["Effect"] == "Allow":
+                assert statement.get("Principal") not in ("*", {"AWS": "*"}), logical_id
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_tables_are_encrypted_recoverable_and_retained(path):
+    for logical_id, body in resources(path, "AWS::DynamoDB::Table").items():
+        props = body["Properties"]
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert body["DeletionPolicy"] == body["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_tls_is_1_2_or_newer(path):
+    for body in resources(path, "AWS::ApiGatewayV2::DomainName").values():
+        for config in body["Properties"]["DomainNameConfigurations"]:
+            assert config["SecurityPolicy"] == "TLS_1_2"
+    for body in resources(path, "AWS::CloudFront::Distribution").values():
+        config = body["Properties"]["DistributionConfig"]
+        assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+        assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+        assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_functions_write_logs_only_to_their_own_log_group(path):
+    for logical_id, body in resources(path, "AWS::Lambda::Function").items():
+        group = body["Properties"]["LoggingConfig"]["LogGroup"]
+        assert group == {"Ref": f"{logical_id}LogGroup"}
+        role = resources(path)[f"{logical_id}Role"]["Properties"]
+        log_statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]
+                          if any(a.startswith("logs:") for a in s["Action"])]
+        assert log_statements == [{
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
+            "Resource": [{"Fn::GetAtt": [f"{logical_id}LogGroup", "Arn"]}]}]
+        assert resources(path)[f"{logical_id}LogGroup"]["Properties"]["RetentionInDays"] > 0
