@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from troposphere import AWSHelperFn
@@ -24,3 +25,8 @@ def get_att(name: str, attribute: str) -> Intrinsic:
 
 def sub(text: str, **variables: Any) -> Intrinsic:
     return Intrinsic({"Fn::Sub": [text, variables] if variables else text})
+
+
+def pascal(name: str) -> str:
+    """'site-cert' or 'db_name' → 'SiteCert' / 'DbName' (for logical ids)."""
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))

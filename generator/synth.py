@@ -16,7 +16,7 @@ from typing import Any
 from troposphere import Output, Parameter, Tags, Template
 
 from .assets import Asset, package
-from .cfn import Intrinsic, ref
+from .cfn import Intrinsic, pascal, ref
 from .errors import Mark, Problems
 from .model import App, Resource, Stage
 from .refs import parse_output
@@ -37,10 +37,6 @@ class Wiring:
     parameter: str
     description: str
     source: dict
-
-
-def pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[-_]", name))
 
 
 class StageBuilder:
@@ -83,6 +79,23 @@ class StageBuilder:
         return self._parameter(f"{pascal(stage)}{output}", f"Output {output} of stack {stack}",
                                {"stack": stack, "output": output})
 
+    def ssm_value(self, name: str, value: Any) -> Intrinsic:
+        """A parameter CloudFormation resolves from SSM Parameter Store at deploy time.
+
+        `value` is the SSM parameter's name: `!Output <stage>.<Name>` (wired by the
+        deployer) or a literal name (the parameter's default).
+        """
+        parameter = f"{name}FromSsm"
+        if isinstance(value, Tag) and value.name == "Output":
+            stage, output = parse_output(value)
+            stack = f"{self.app.name}-{self.app.env.name}-{stage}"
+            source = {"stack": stack, "output": output}
+            description = f"SSM parameter named by output {output} of stack {stack}"
+            return ref(self._parameter(parameter, description, source,
+                                       Type="AWS::SSM::Parameter::Value<String>"))
+        return ref(self._parameter(parameter, f"SSM parameter {value}", {"default": True},
+                                   Type="AWS::SSM::Parameter::Value<String>", Default=value))
+
     def asset_bucket(self) -> Intrinsic:
         return ref(self._parameter(
             ASSET_BUCKET, "Bucket holding this app's code and files (created by the "
@@ -95,11 +108,11 @@ class StageBuilder:
         return ref(self._parameter(name, f"Id of the Route 53 hosted zone {zone}",
                                    {"hosted_zone": zone}))
 
-    def _parameter(self, name: str, description: str, source: dict) -> str:
+    def _parameter(self, name: str, description: str, source: dict, **props: Any) -> str:
         if name not in self.wiring:
             self.wiring[name] = Wiring(name, description, source)
-            self.template.add_parameter(Parameter(name, Type="String",
-                                                  Description=description))
+            props.setdefault("Type", "String")
+            self.template.add_parameter(Parameter(name, Description=description, **props))
         return name
 
     def tags(self, *tag_maps: dict | None) -> Tags | None:

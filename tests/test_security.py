@@ -80,8 +80,13 @@ def test_functions_write_logs_only_to_their_own_log_group(path):
     for logical_id, body in resources(path, "AWS::Lambda::Function").items():
         group = body["Properties"]["LoggingConfig"]["LogGroup"]
         assert group == {"Ref": f"{logical_id}LogGroup"}
-        role = resources(path)[f"{logical_id}Role"]["Properties"]
-        log_statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]
+        found = resources(path)
+        if f"{logical_id}Role" in found:
+            documents = [p["PolicyDocument"]
+                         for p in found[f"{logical_id}Role"]["Properties"]["Policies"]]
+        else:
+            documents = [found[f"{logical_id}RolePolicy"]["Properties"]["PolicyDocument"]]
+        log_statements = [s for d in documents for s in d["Statement"]
                           if any(a.startswith("logs:") for a in s["Action"])]
         assert log_statements == [{
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",

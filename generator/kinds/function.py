@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import awslambda, iam, logs
+from troposphere import awslambda, encode_to_dict, iam, logs
 
-from ..cfn import get_att, ref
+from ..cfn import Intrinsic, get_att, pascal, ref
 from ..iam import ACCESS_LIST, allow, assume_role, document, grants
 from ..spec import Int, ListOf, MapOf, Str, Value, field
 from . import Kind
@@ -48,6 +48,14 @@ class FunctionSpec:
     log_retention: int = field(_Retention(), "days its log group keeps logs", 30)
     reserved_concurrency: int = field(Int(0, 1000), "concurrent executions reserved "
                                                     "(and capped)", None)
+    ssm_environment: dict = field(MapOf(Value(), Str(r"[A-Za-z][A-Za-z0-9_]*",
+                                                     "an environment variable name")),
+                                  "environment variables whose values CloudFormation reads "
+                                  "from SSM parameters, named here (!Output or a literal "
+                                  "name)", None)
+    role: Any = field(Value(), "ARN of an existing role to run as (e.g. one a KMS key "
+                               "policy names); its access is attached to that role "
+                               "(default: a role of its own)", None)
 
 
 def build(b, resource) -> None:
@@ -57,25 +65,43 @@ def build(b, resource) -> None:
     statements = [allow(["logs:CreateLogStream", "logs:PutLogEvents"],
                         [get_att(log_group.title, "Arn")])]
     statements += grants(b, resource, spec.access)
-    role = iam.Role(f"{name}Role", AssumeRolePolicyDocument=assume_role(
-        "lambda.amazonaws.com"), Policies=[iam.Policy(
-            PolicyName=f"{name}Access", PolicyDocument=document(statements))])
+    policy = document(statements)
+    if spec.role is None:
+        role_arn = get_att(f"{name}Role", "Arn")
+        access = iam.Role(f"{name}Role", AssumeRolePolicyDocument=assume_role(
+            "lambda.amazonaws.com"), Policies=[iam.Policy(PolicyName=f"{name}Access",
+                                                          PolicyDocument=policy)])
+    else:
+        role_arn = b.value(spec.role)
+        access = iam.RolePolicy(f"{name}RolePolicy", PolicyName=f"{name}Access",
+                                PolicyDocument=encode_to_dict(policy), RoleName=Intrinsic(
+                                    {"Fn::Select": [1, {"Fn::Split": ["role/", role_arn]}]}))
+    function = awslambda.Function(name, **_properties(b, resource, spec, role_arn))
+    if spec.role is not None:
+        function.DependsOn = [access.title]
+    b.add(resource, function, access, log_group)
+
+
+def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any]:
+    name = resource.logical_id
     props: dict[str, Any] = {
         "Architectures": [spec.architecture],
         "Code": awslambda.Code(S3Bucket=b.asset_bucket(),
                                S3Key=b.code(resource, spec.code, spec.include)),
         "Handler": spec.handler, "MemorySize": spec.memory, "Runtime": spec.runtime,
-        "Timeout": spec.timeout, "Role": get_att(role.title, "Arn"),
-        "LoggingConfig": awslambda.LoggingConfig(LogGroup=ref(log_group.title)),
+        "Timeout": spec.timeout, "Role": role_arn,
+        "LoggingConfig": awslambda.LoggingConfig(LogGroup=ref(f"{name}LogGroup")),
     }
     if spec.description:
         props["Description"] = spec.description
-    if spec.environment:
-        props["Environment"] = awslambda.Environment(
-            Variables={k: b.value(v) for k, v in sorted(spec.environment.items())})
+    variables = {k: b.value(v) for k, v in (spec.environment or {}).items()}
+    for variable, parameter in (spec.ssm_environment or {}).items():
+        variables[variable] = b.ssm_value(pascal(variable.lower()), parameter)
+    if variables:
+        props["Environment"] = awslambda.Environment(Variables=dict(sorted(variables.items())))
     if spec.reserved_concurrency is not None:
         props["ReservedConcurrentExecutions"] = spec.reserved_concurrency
-    b.add(resource, awslambda.Function(name, **props), role, log_group)
+    return props
 
 
 KIND = Kind(

@@ -1,0 +1,178 @@
+"""`rest_api`: an API Gateway REST API (v1) with Lambda proxy methods and API keys.
+
+Each method is a Lambda proxy integration with an invoke permission scoped to that method
+and path. The deployment's logical id carries a hash of the API's shape, so any change
+to resources or methods creates a new deployment and the stage moves to it. Methods may
+require an API key; the key is bound to a usage plan (throttling and a quota) on the
+stage. The stage writes JSON access logs to its own log group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import apigateway as v1
+from troposphere import awslambda, iam
+
+from ..awsparts import log_group
+from ..cfn import get_att, pascal, ref, sub
+from ..iam import allow, assume_role, document
+from ..spec import Bool, Int, MapOf, Str, Struct, Value, field
+from . import Kind
+from .http_api import ACCESS_LOG_FORMAT
+
+PATH = Str(r"(/[A-Za-z0-9_.-]+)+", "a path such as /customers")
+METHOD = Str(choices=("GET", "POST", "PUT", "PATCH", "DELETE"))
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+               "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
+               "logs:PutLogEvents")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    function: Any = field(Value(), "ARN of the Lambda function serving the method")
+    api_key: bool = field(Bool(), "callers must send a valid x-api-key header", True)
+
+
+@dataclass(frozen=True)
+class UsagePlanSpec:
+    rate: int = field(Int(1, 10000), "steady requests per second", 10)
+    burst: int = field(Int(1, 5000), "burst requests", 20)
+    quota: int = field(Int(1, 100_000_000), "requests per period", 10000)
+    period: str = field(Str(choices=("DAY", "WEEK", "MONTH")), "the quota period", "DAY")
+
+
+@dataclass(frozen=True)
+class RestApiSpec:
+    paths: dict = field(MapOf(MapOf(Struct(MethodSpec, "a method"), METHOD, 1), PATH, 1),
+                        "path → method → {function, api_key}")
+    stage: str = field(Str(r"[A-Za-z0-9_-]{1,128}", "a stage name"), "the stage name")
+    name: Any = field(Value(), "the API name (default: <stack>-<logical id>)", None)
+    usage_plan: Any = field(Struct(UsagePlanSpec, "usage_plan"), "throttling and quota "
+                                                                 "for API key callers",
+                            UsagePlanSpec())
+    log_retention: int = field(Int(1, 3653), "days the access log group keeps logs", 30)
+    account_log_role: bool = field(Bool(), "set the region's API Gateway CloudWatch role "
+                                           "(needed once per account and region for "
+                                           "access logs; retained)", True)
+
+
+def _segments(paths: dict) -> dict[str, tuple[str, str | None]]:
+    """Every path prefix → (its last segment, its parent path or None for the root)."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for path in sorted(paths):
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/" + "/".join(parts[:depth])
+            parent = "/" + "/".join(parts[:depth - 1]) if depth > 1 else None
+            found.setdefault(prefix, (parts[depth - 1], parent))
+    return found
+
+
+def _id(path: str) -> str:
+    return "".join(pascal(p) for p in re.split(r"[/{}.]+", path) if p)
+
+
+def build(b, resource) -> None:
+    spec: RestApiSpec = resource.spec
+    name = resource.logical_id
+    api = v1.RestApi(name, Name=b.value(spec.name) if spec.name is not None
+                     else sub(f"${{AWS::StackName}}-{name}"),
+                     EndpointConfiguration=v1.EndpointConfiguration(Types=["REGIONAL"]))
+    made: list = [api]
+    path_ids = {}
+    for path, (segment, parent) in _segments(spec.paths).items():
+        path_ids[path] = f"{name}{_id(path)}"
+        made.append(v1.Resource(path_ids[path], RestApiId=ref(name), PathPart=segment,
+                                ParentId=ref(path_ids[parent]) if parent
+                                else get_att(name, "RootResourceId")))
+    methods = []
+    for path, verbs in sorted(spec.paths.items()):
+        for verb, method in sorted(verbs.items()):
+            made += _method(b, name, path, path_ids[path], verb, method)
+            methods.append(f"{name}{_id(path)}{pascal(verb.lower())}")
+    made += _stage(b, spec, name, methods)
+    b.add(resource, *made)
+
+
+def _method(b, api: str, path: str, path_id: str, verb: str, method: MethodSpec) -> list:
+    function = b.value(method.function)
+    logical = f"{path_id}{pascal(verb.lower())}"
+    uri = sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
+              "functions/${Function}/invocations", Function=function)
+    return [
+        v1.Method(logical, RestApiId=ref(api), ResourceId=ref(path_id), HttpMethod=verb,
+                  AuthorizationType="NONE", ApiKeyRequired=method.api_key,
+                  Integration=v1.Integration(Type="AWS_PROXY", IntegrationHttpMethod="POST",
+                                             Uri=uri)),
+        awslambda.Permission(f"{logical}Permission", Action="lambda:InvokeFunction",
+                             FunctionName=function, Principal="apigateway.amazonaws.com",
+                             SourceArn=sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                                           f"${{AWS::AccountId}}:${{{api}}}/*/{verb}{path}")),
+    ]
+
+
+def _shape_hash(spec: RestApiSpec, b) -> str:
+    """Changes whenever paths, methods or their functions change: a new deployment."""
+    shape = {path: {verb: [json.dumps(b.value(m.function), default=lambda o: o.to_dict(),
+                                      sort_keys=True), m.api_key]
+                    for verb, m in sorted(verbs.items())}
+             for path, verbs in sorted(spec.paths.items())}
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _stage(b, spec: RestApiSpec, api: str, methods: list[str]) -> list:
+    logs = log_group(f"{api}LogGroup", spec.log_retention)
+    deployment = v1.Deployment(f"{api}Deployment{_shape_hash(spec, b)}", RestApiId=ref(api),
+                               Description="methods: " + ", ".join(methods))
+    deployment.DependsOn = methods
+    stage = v1.Stage(f"{api}Stage", RestApiId=ref(api), StageName=spec.stage,
+                     DeploymentId=ref(deployment.title),
+                     AccessLogSetting=v1.AccessLogSetting(
+                         DestinationArn=get_att(logs.title, "Arn"), Format=ACCESS_LOG_FORMAT),
+                     MethodSettings=[v1.MethodSetting(
+                         HttpMethod="*", ResourcePath="/*", MetricsEnabled=True,
+                         ThrottlingRateLimit=spec.usage_plan.rate,
+                         ThrottlingBurstLimit=spec.usage_plan.burst)])
+    plan = spec.usage_plan
+    key = v1.ApiKey(f"{api}Key", Enabled=True, Description=sub(f"${{AWS::StackName}} {api}"))
+    usage = v1.UsagePlan(f"{api}UsagePlan", ApiStages=[v1.ApiStage(ApiId=ref(api),
+                                                                   Stage=ref(stage.title))],
+                         Throttle=v1.ThrottleSettings(RateLimit=plan.rate,
+                                                      BurstLimit=plan.burst),
+                         Quota=v1.QuotaSettings(Limit=plan.quota, Period=plan.period))
+    usage_key = v1.UsagePlanKey(f"{api}UsagePlanKey", KeyId=ref(key.title), KeyType="API_KEY",
+                                UsagePlanId=ref(usage.title))
+    made = [deployment, stage, logs, key, usage, usage_key]
+    if spec.account_log_role:
+        made += _account_logging(api, stage)
+    return made
+
+
+def _account_logging(api: str, stage: v1.Stage) -> list:
+    role = iam.Role(f"{api}CloudWatchRole", AssumeRolePolicyDocument=assume_role(
+        "apigateway.amazonaws.com"), Policies=[iam.Policy(
+            PolicyName="PushAccessLogs", PolicyDocument=document([allow(
+                list(LOG_ACTIONS), [sub("arn:${AWS::Partition}:logs:${AWS::Region}:"
+                                        "${AWS::AccountId}:log-group:*")])]))])
+    account = v1.Account(f"{api}Account", CloudWatchRoleArn=get_att(role.title, "Arn"))
+    for item in (role, account):
+        item.DeletionPolicy = item.UpdateReplacePolicy = "Retain"
+    stage.DependsOn = [account.title]
+    return [role, account]
+
+
+KIND = Kind(
+    name="rest_api",
+    description="API Gateway REST API: Lambda proxy methods, API keys with a usage plan, "
+                "access logs, redeployed on change",
+    spec=RestApiSpec,
+    build=build,
+    attributes=frozenset({"RootResourceId", "RestApiId"}),
+    parts={"Stage": frozenset(), "Key": frozenset({"APIKeyId"}),
+           "LogGroup": frozenset({"Arn"}), "UsagePlan": frozenset({"Id"})},
+)
