@@ -1,14 +1,14 @@
 # The user-facing verbs. Make creates and fills its own virtualenv (.venv) from
 # setup.cfg, and re-installs only when setup.cfg or pyproject.toml change.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEN := $(BIN)/python -m generator
 ARGS := $(if $(ENV),--env $(ENV)) $(if $(APP),--app $(APP))
 
 .DEFAULT_GOAL := help
-.PHONY: help synth test bench kinds ca clean-venv
+.PHONY: help install synth test bench kinds ca clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -19,6 +19,8 @@ $(STAMP): setup.cfg pyproject.toml
 	@echo "installing dependencies into $(VENV) (once; again only when setup.cfg changes)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install (other verbs do this themselves)
 
 synth: $(STAMP) ## blueprints -> linted templates in build/ (ENV=, APP= to narrow)
 	@$(GEN) synth $(ARGS)
