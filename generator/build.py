@@ -7,8 +7,10 @@ only when their bytes change; files of removed stages (and apps) disappear.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+from contextlib import contextmanager
 import time
 from dataclasses import dataclass, field
 
@@ -89,9 +91,29 @@ def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list
     return loaded
 
 
+@contextmanager
+def _without_gc():
+    """A synth makes many short-lived objects and few cycles; the cyclic collector
+    only slows it down (by about a fifth with cfn-lint). Memory is freed as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = None,
           run_lint: bool = True, cache_path: str | None = CACHE_PATH,
           write: bool = True) -> SynthResult:
+    """Blueprints → templates, manifests and schema; written only if all is valid."""
+    with _without_gc():
+        return _synth(root, envs, apps, run_lint, cache_path, write)
+
+
+def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: bool,
+           cache_path: str | None, write: bool) -> SynthResult:
     started = time.perf_counter()
     result = SynthResult()
     problems = Problems()

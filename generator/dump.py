@@ -8,6 +8,8 @@ by libyaml (much faster than troposphere's JSON round trip through a pure-Python
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -18,21 +20,77 @@ RESOURCE_KEYS = ("Type", "Condition", "DependsOn", "DeletionPolicy", "UpdateRepl
                  "CreationPolicy", "UpdatePolicy", "Metadata", "Properties")
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_PLAIN = re.compile(r"[A-Za-z_/$][A-Za-z0-9_./:@${}()*+-]*")
+_SPECIAL = re.compile(r"(?i)(y|n|yes|no|on|off|true|false|null|~)")
 
 
-class _TemplateDumper(_Dumper):
-    """Block style, literal blocks for multi-line text, never an alias."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+@lru_cache(maxsize=65536)
+def _scalar(text: str) -> str:
+    """A string as a YAML scalar: plain where that reads back as the same string."""
+    if _PLAIN.fullmatch(text) and not _SPECIAL.fullmatch(text) and ": " not in text \
+            and not text.endswith(":"):
+        return text
+    dumped = yaml.dump(text, Dumper=_Dumper, width=1_000_000, allow_unicode=True)
+    return dumped[:-5] if dumped.endswith("\n...\n") else dumped.rstrip("\n")
 
 
-_TemplateDumper.add_representer(str, _text)
+def _block(text: str, indent: str) -> str | None:
+    """Multi-line text as a literal block, or None where a block cannot hold it."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines, chomp = lines[:-1], ("" if not text.endswith("\n\n") else None)
+    else:
+        chomp = "-"
+    if chomp is None or any(line[:1] in (" ", "\t") or line != line.rstrip()
+                            for line in lines) or not all(c.isprintable() for c in text
+                                                          if c != "\n"):
+        return None
+    body = "\n".join(f"{indent}{line}" if line else "" for line in lines)
+    return f"|{chomp}\n{body}"
+
+
+def _value(value: Any, indent: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if "\n" in value:
+        block = _block(value, indent + "  ")
+        if block is not None:
+            return block
+    return _scalar(value)
+
+
+def _emit(value: Any, indent: str, out: list[str]) -> None:
+    """Block-style YAML in PyYAML's layout (indentless sequences), much faster."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _entry(f"{indent}{_scalar(str(key))}:", item, indent, out)
+    else:
+        for item in value:
+            if isinstance(item, dict) and item:
+                first = True
+                for key, sub in item.items():
+                    lead = f"{indent}- " if first else f"{indent}  "
+                    _entry(f"{lead}{_scalar(str(key))}:", sub, indent + "  ", out)
+                    first = False
+            else:
+                _entry(f"{indent}-", item, indent, out)
+
+
+def _entry(head: str, item: Any, indent: str, out: list[str]) -> None:
+    if isinstance(item, dict) and item:
+        out.append(head)
+        _emit(item, indent + "  ", out)
+    elif isinstance(item, list) and item:
+        out.append(head)
+        _emit(item, indent if head.endswith(":") else indent + "  ", out)
+    elif isinstance(item, (dict, list)):
+        out.append(f"{head} {'{}' if isinstance(item, dict) else '[]'}")
+    else:
+        out.append(f"{head} {_value(item, indent)}")
 
 
 def _sorted(value: Any) -> Any:
@@ -71,6 +129,28 @@ def ordered(template: dict) -> dict:
 
 
 def to_yaml(template: dict) -> bytes:
+    out: list[str] = []
+    _emit(ordered(template), "", out)
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+class _TemplateDumper(_Dumper):
+    """PyYAML in the same layout: block style, literal blocks, never an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_TemplateDumper.add_representer(str, _text)
+
+
+def to_yaml_reference(template: dict) -> bytes:
+    """The same document written by PyYAML: what tests compare `to_yaml` against."""
     text = yaml.dump(ordered(template), Dumper=_TemplateDumper, sort_keys=False,
                      default_flow_style=False, allow_unicode=True, width=1_000_000,
                      indent=2)

@@ -17,7 +17,7 @@ from importlib.metadata import version
 from .errors import Mark
 
 CACHE_FORMAT = 1
-PARALLEL_FROM = 8
+PARALLEL_FROM = 4
 _RULES = None
 
 

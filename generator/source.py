@@ -174,8 +174,20 @@ _JINJA = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
 
+_SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_JINJA_SYNTAX = re.compile(r"\{[{%#]")
+
+
 def render(text: str, file: str, values: dict) -> str:
-    """Render a blueprint with Jinja2; an undefined name is an error with its line."""
+    """Render a blueprint with Jinja2; an undefined name is an error with its line.
+
+    Most blueprints only use `{{ name }}`: those are substituted directly (what Jinja2
+    would output for them), which is many times faster than compiling a template.
+    """
+    simple = _SIMPLE.sub("", text)
+    if not _JINJA_SYNTAX.search(simple) and all(
+            m.group(1) in values for m in _SIMPLE.finditer(text)):
+        return _SIMPLE.sub(lambda m: str(values[m.group(1)]), text)
     try:
         return _JINJA.from_string(text).render(**values)
     except jinja2.TemplateSyntaxError as exc:
