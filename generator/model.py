@@ -230,23 +230,28 @@ def load_app(root: str, app_dir: str, env_name: str, spec: AppSpec) -> App:
     env = Environment(env_name, env_spec.region, env_spec.account, env_spec.values or {})
     problems = Problems()
     stages: dict[str, Stage] = {}
+    broken: set[str] = set()
     for number, name, shown_path in _stage_files(root, app_dir, problems):
         values = {**env.values, "env": env.name, "app": spec.name, "region": env.region}
         try:
             node = load_file(os.path.join(root, shown_path), shown_path, values)
         except BlueprintError as exc:
             problems.items.extend(exc.problems)
+            broken.add(name)
             continue
         stage = _stage(spec.name, env, number, name, shown_path, node, problems)
-        if stage is not None:
+        if stage is None:
+            broken.add(name)
+        else:
             if name in stages:
                 problems.add(stage.mark, "", f"two stage files are named '{name}' "
                              f"({stages[name].file} too); stage names must be unique")
             stages[name] = stage
-    problems.check()
     from .refs import check_references, stage_order
 
-    edges = check_references(stages, problems)
+    # References are checked in every stage that loaded, so one run reports everything;
+    # references to a stage that failed to load are not reported twice.
+    edges = check_references(stages, problems, broken)
     problems.check()
     order = stage_order(stages, edges, problems)
     problems.check()

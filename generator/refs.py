@@ -40,8 +40,10 @@ def parse_output(tag: Tag) -> tuple[str, str] | None:
 
 
 class _Checker:
-    def __init__(self, stage, stages: dict, problems: Problems) -> None:
+    def __init__(self, stage, stages: dict, problems: Problems,
+                 broken: set[str] = frozenset()) -> None:
         self.stage, self.stages, self.problems = stage, stages, problems
+        self.broken = broken
         self.ids = attributes_of(stage)
         self.edges: dict[str, Mark] = {}
         self.in_step = False
@@ -136,6 +138,8 @@ class _Checker:
         if stage_name == self.stage.name:
             return at.error(f"!Output {tag.value} names this stage itself; use !Ref or "
                             "!GetAtt inside a stage")
+        if stage_name in self.broken:
+            return None
         if stage_name not in self.stages:
             return at.error(f"!Output {tag.value}: no stage '{stage_name}' in app "
                             f"'{self.stage.app}'; stages: {', '.join(others) or 'none'}"
@@ -148,11 +152,15 @@ class _Checker:
         self.edges.setdefault(stage_name, tag.mark)
 
 
-def check_references(stages: dict, problems: Problems) -> dict[str, dict[str, Mark]]:
-    """Check every intrinsic of every stage; return each stage's dependencies."""
+def check_references(stages: dict, problems: Problems,
+                     broken: set[str] = frozenset()) -> dict[str, dict[str, Mark]]:
+    """Check every intrinsic of every stage; return each stage's dependencies.
+
+    `broken` names stages that failed to load: references to them are not reported.
+    """
     edges = {}
     for name, stage in stages.items():
-        checker = _Checker(stage, stages, problems)
+        checker = _Checker(stage, stages, problems, broken)
         for logical_id, resource in stage.resources.items():
             at = At(problems, resource.mark, f"resources.{logical_id}")
             checker.walk(resource.node, at)

@@ -170,3 +170,16 @@ def test_debug_shows_no_traceback_for_user_errors_but_internal_errors_say_so(min
     write_files(mini, {CODE: code_stage("    code: shop_worker\n    memory: big\n")})
     run = cli(mini, "--debug", "synth")
     assert run.code == 1 and "Traceback" not in run.err
+
+
+def test_problems_in_several_stages_are_reported_together(mini, cli):
+    write_files(mini, {
+        CODE: code_stage("    code: shop_worker\n    memory: big\n"),
+        "blueprints/shop/03-more.yaml": "resources:\n  Q:\n    kind: raw\n"
+                                        "    type: AWS::SQS::Queue\n"
+                                        "    properties: {QueueName: !Output data.Nme}\n"})
+    run = cli(mini, "synth")
+    assert run.code == 1
+    assert f"error: {CODE}:5:13: resources.Worker.memory" in run.err
+    assert "error: blueprints/shop/03-more.yaml:5:29: resources.Q.properties.QueueName: " \
+           "!Output data.Nme: stage 'data' has no output 'Nme'" in run.err
