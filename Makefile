@@ -6,9 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEN := $(BIN)/python -m generator
 ARGS := $(if $(ENV),--env $(ENV)) $(if $(APP),--app $(APP))
+LOCAL_PORT ?= 4566
+DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth test bench kinds ca clean-venv
+.PHONY: help install synth test bench kinds ca deploy plan clean local local-down clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -17,7 +19,7 @@ help: ## show the verbs
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) (once; again only when setup.cfg changes)"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,local]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create the virtualenv and install (other verbs do this themselves)
@@ -30,6 +32,23 @@ test: $(STAMP) ## run the test suite
 
 bench: $(STAMP) ## time synth, lint and their cache; prints a table
 	@$(BIN)/python -m tests.bench
+
+deploy: $(STAMP) ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)
+	@$(GEN) deploy $(ARGS) $(DEPLOY_ARGS)
+
+plan: $(STAMP) ## show what a deploy would change (writes plan.md for a PR)
+	@$(GEN) plan $(ARGS) --markdown plan.md $(DEPLOY_ARGS)
+
+clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
+	@$(GEN) clean $(ARGS) $(DEPLOY_ARGS)
+
+local: $(STAMP) ca ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
+	@$(GEN) local up --port $(LOCAL_PORT)
+	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes $(ARGS)
+	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) $(ARGS)
+
+local-down: $(STAMP) ## stop the local cloud started by make local (by its PID)
+	@$(GEN) local down
 
 kinds: $(STAMP) ## list the resource kinds blueprints may use
 	@$(GEN) kinds

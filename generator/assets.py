@@ -50,18 +50,22 @@ def _files(folder: str, prefix: str) -> list[tuple[str, str]]:
 
 def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
     """Zip lambda_code/<code> (at the zip's root) and each included folder (as a package)."""
-    return _package(os.path.abspath(root), code, tuple(include))
-
-
-@lru_cache(maxsize=None)
-def _package(root: str, code: str, include: tuple[str, ...]) -> Asset:
-    base = os.path.join(root, "lambda_code")
+    base = os.path.join(os.path.abspath(root), "lambda_code")
     entries = _files(os.path.join(base, code), "")
     for shared in include:
         entries += _files(os.path.join(base, shared), shared + "/")
     entries.sort()
     if not entries:
         raise GeneratorError(f"lambda_code/{code} holds no files to package")
+    # The same folder is packaged for every stage and environment that uses it: zip it
+    # once per state of its files (a changed file has another size or mtime).
+    stamp = tuple((name, os.stat(full).st_size, os.stat(full).st_mtime_ns)
+                  for name, full in entries)
+    return _package(code, tuple(entries), stamp)
+
+
+@lru_cache(maxsize=256)
+def _package(code: str, entries: tuple[tuple[str, str], ...], stamp: tuple) -> Asset:
     digest = hashlib.sha256()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

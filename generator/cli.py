@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     kinds.add_argument("--markdown", action="store_true", help="as a Markdown table")
     kinds.add_argument("kind", nargs="?", help="show the fields of one kind")
     kinds.set_defaults(run=_kinds)
+
+    from .deploy.commands import add_verbs
+
+    add_verbs(verbs)
     return parser
 
 

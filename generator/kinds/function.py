@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import awslambda, encode_to_dict, iam, logs
+from troposphere import awslambda, iam, logs
 
 from ..cfn import Intrinsic, get_att, pascal, ref
 from ..iam import ACCESS_LIST, allow, assume_role, document, grants
@@ -73,9 +73,9 @@ def build(b, resource) -> None:
                                                           PolicyDocument=policy)])
     else:
         role_arn = b.value(spec.role)
-        access = iam.RolePolicy(f"{name}RolePolicy", PolicyName=f"{name}Access",
-                                PolicyDocument=encode_to_dict(policy), RoleName=Intrinsic(
-                                    {"Fn::Select": [1, {"Fn::Split": ["role/", role_arn]}]}))
+        access = iam.PolicyType(f"{name}RolePolicy", PolicyName=f"{name}Access",
+                                PolicyDocument=policy, Roles=[Intrinsic(
+                                    {"Fn::Select": [1, {"Fn::Split": ["role/", role_arn]}]})])
     function = awslambda.Function(name, **_properties(b, resource, spec, role_arn))
     if spec.role is not None:
         function.DependsOn = [access.title]

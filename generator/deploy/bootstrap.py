@@ -1,0 +1,31 @@
+"""The asset bucket: one small stack per region holding Lambda zips and large templates."""
+
+from __future__ import annotations
+
+from troposphere import Output, Ref, Template, s3
+
+from ..awsparts import deny_insecure_transport, private_bucket
+from ..dump import to_yaml
+from ..iam import document
+from .manifest import StackSpec
+
+STACK = "blueprint-assets"
+
+
+def bootstrap_stack(region: str) -> StackSpec:
+    template = Template(Description="Assets for blueprint deploys (Lambda code, large "
+                                    "templates): private, encrypted, TLS only")
+    template.set_version("2010-09-09")
+    bucket = private_bucket("Assets", versioned=False, retain=True)
+    bucket.LifecycleConfiguration = s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
+        Id="AbortIncompleteUploads", Status="Enabled",
+        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+            DaysAfterInitiation=1))])
+    template.add_resource(bucket)
+    template.add_resource(s3.BucketPolicy("AssetsPolicy", Bucket=Ref(bucket),
+                                          PolicyDocument=document(
+                                              [deny_insecure_transport("Assets")])))
+    template.add_output(Output("BucketName", Value=Ref(bucket)))
+    return StackSpec("blueprint", "shared", "assets", STACK, region,
+                     to_yaml(template.to_dict()), (), {}, (), (), {"blueprint:app": "assets"},
+                     ("Assets",))

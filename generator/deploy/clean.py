@@ -1,0 +1,88 @@
+"""Clean: delete stacks in reverse dependency order, keeping what holds data.
+
+Buckets a stack deletes are emptied first (every version). Resources with
+DeletionPolicy Retain stay, and are listed with the command that deletes each; with
+--purge (after an explicit confirmation) they are deleted too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from .cloud import Cloud, DeployError
+from .manifest import StackSpec
+
+
+@dataclass(frozen=True)
+class Retained:
+    stack: str
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    region: str
+
+    @property
+    def how_to_delete(self) -> str:
+        region = f"--region {self.region}"
+        commands = {
+            "AWS::DynamoDB::Table": f"aws dynamodb delete-table --table-name "
+                                    f"{self.physical_id} {region}",
+            "AWS::S3::Bucket": f"aws s3 rb s3://{self.physical_id} --force {region}  "
+                               "(versioned: delete every version first)",
+            "AWS::KMS::Key": f"aws kms schedule-key-deletion --key-id {self.physical_id} "
+                             f"--pending-window-in-days 7 {region}",
+        }
+        return commands.get(self.resource_type, f"delete {self.physical_id} "
+                                                f"({self.resource_type}) by hand")
+
+
+def _retain_policy(template: bytes) -> dict[str, dict]:
+    resources = yaml.safe_load(template).get("Resources", {})
+    return {k: v for k, v in resources.items() if v.get("DeletionPolicy") in
+            ("Retain", "RetainExceptOnCreate", "Snapshot")}
+
+
+def clean(cloud: Cloud, stacks: list[StackSpec], say) -> list[Retained]:
+    """Delete every stack that exists, dependants first; return what was kept."""
+    kept: list[Retained] = []
+    for spec in reversed(stacks):
+        state = cloud.stack(spec.name, spec.region)
+        if state is None:
+            say(spec.name, "not deployed")
+            continue
+        retained = _retain_policy(spec.template)
+        for resource in cloud.resources(spec.name, spec.region):
+            logical, kind = resource["LogicalResourceId"], resource["ResourceType"]
+            physical = resource.get("PhysicalResourceId", "")
+            if logical in retained:
+                kept.append(Retained(spec.name, logical, kind, physical, spec.region))
+            elif kind == "AWS::S3::Bucket" and physical:
+                count = cloud.empty_bucket(physical, spec.region)
+                say(spec.name, f"emptied bucket {physical} ({count} object versions)")
+        cloud.delete_stack(spec.name, spec.region)
+        final = cloud.wait_stack(spec.name, spec.region, lambda e: None, set())
+        if final != "DELETE_COMPLETE":
+            raise DeployError(f"{spec.name} could not be deleted ({final}); see its events: "
+                              f"aws cloudformation describe-stack-events --stack-name "
+                              f"{spec.name} --region {spec.region}")
+        say(spec.name, "deleted")
+    return kept
+
+
+def purge(cloud: Cloud, kept: list[Retained], say) -> None:
+    """Delete retained data-holding resources (after the caller got consent)."""
+    for item in kept:
+        if item.resource_type == "AWS::DynamoDB::Table":
+            cloud.client("dynamodb", item.region).delete_table(TableName=item.physical_id)
+        elif item.resource_type == "AWS::S3::Bucket":
+            cloud.empty_bucket(item.physical_id, item.region)
+            cloud.client("s3", item.region).delete_bucket(Bucket=item.physical_id)
+        elif item.resource_type == "AWS::KMS::Key":
+            cloud.client("kms", item.region).schedule_key_deletion(
+                KeyId=item.physical_id, PendingWindowInDays=7)
+        else:
+            say(item.stack, f"kept {item.logical_id}: {item.how_to_delete}")
+            continue
+        say(item.stack, f"purged {item.logical_id} ({item.physical_id})")

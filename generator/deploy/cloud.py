@@ -1,0 +1,271 @@
+"""The one seam to AWS (or the local cloud): every boto3 call the deployer makes.
+
+Clients are built by one factory (endpoint, credentials, standard retry mode for
+throttling); `sleep` and `clock` are passed in so waits are testable. Every wait has a
+limit and polls fast first (the local cloud finishes a stack in ~50 ms), backing off to
+about 2 s. Nothing here decides anything: it asks, does and reports.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import GeneratorError
+from .models import Change, StackState
+
+LOCAL_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+FIRST_POLL, MAX_POLL = 0.05, 2.0
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Validate")
+
+
+class DeployError(GeneratorError):
+    """A cloud operation failed; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where stacks go: AWS through the normal credential chain, or the local cloud."""
+
+    endpoint: str | None = None
+
+    @property
+    def local(self) -> bool:
+        return self.endpoint is not None
+
+    @classmethod
+    def local_cloud(cls, endpoint: str) -> "Target":
+        host = urllib.parse.urlparse(endpoint).hostname or ""
+        if not _is_loopback(host):
+            raise DeployError(f"refusing the local endpoint {endpoint}: it is not on this "
+                              "machine (use 127.0.0.1 or localhost)")
+        return cls(endpoint.rstrip("/"))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_write(operation: str) -> bool:
+    return not operation.startswith(READ_PREFIXES)
+
+
+class Cloud:
+    """boto3 clients per service and region, and the calls the deployer needs."""
+
+    def __init__(self, target: Target, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, session: Any = None) -> None:
+        self.target, self.sleep, self.clock = target, sleep, clock
+        self._session = session
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.calls: list[str] = []
+
+    # -- clients ------------------------------------------------------------------
+    def client(self, service: str, region: str):
+        """One client per service and region, made under a lock (sessions are not
+        thread-safe), all from one session so service models load once."""
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._make(service, region)
+            return self._clients[key]
+
+    def _make(self, service: str, region: str):
+        import boto3
+        from botocore.config import Config
+
+        config = Config(retries={"mode": "standard", "max_attempts": 8},
+                        connect_timeout=10, read_timeout=60)
+        if self._session is None:
+            self._session = boto3.session.Session(**(LOCAL_KEYS if self.target.local else {}))
+        if self.target.local:
+            client = self._session.client(service, region_name=region, config=config,
+                                          endpoint_url=self.target.endpoint, **LOCAL_KEYS)
+        else:
+            client = self._session.client(service, region_name=region, config=config)
+        client.meta.events.register("before-parameter-build", self._record)
+        return client
+
+    def _record(self, model=None, **_: Any) -> None:
+        self.calls.append(model.name if model else "?")
+
+    @property
+    def writes(self) -> list[str]:
+        return [c for c in self.calls if is_write(c)]
+
+    def poll(self, what: str, check: Callable[[], Any], limit: float) -> Any:
+        """Call `check` until it returns something truthy; fast first, then back off."""
+        deadline, delay = self.clock() + limit, FIRST_POLL
+        while True:
+            result = check()
+            if result:
+                return result
+            if self.clock() >= deadline:
+                raise DeployError(f"gave up waiting after {limit:.0f} s for {what}; look "
+                                  "at it in the console or with the AWS CLI, then rerun")
+            self.sleep(delay)
+            delay = min(MAX_POLL, delay * 1.6)
+
+    # -- stacks -------------------------------------------------------------------
+    def stack(self, name: str, region: str) -> StackState | None:
+        cfn = self.client("cloudformation", region)
+        try:
+            found = cfn.describe_stacks(StackName=name)["Stacks"]
+        except cfn.exceptions.ClientError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise
+        if not found:
+            return None
+        stack = found[0]
+        return StackState(
+            name, stack["StackStatus"],
+            {t["Key"]: t["Value"] for t in stack.get("Tags", [])},
+            {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])})
+
+    def resources(self, name: str, region: str) -> list[dict]:
+        cfn = self.client("cloudformation", region)
+        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=name)
+        return [r for page in pages for r in page["StackResourceSummaries"]]
+
+    def template_body(self, name: str, region: str) -> str:
+        cfn = self.client("cloudformation", region)
+        return cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+
+    def stale_change_sets(self, name: str, region: str, prefix: str) -> list[str]:
+        cfn = self.client("cloudformation", region)
+        try:
+            summaries = cfn.list_change_sets(StackName=name)["Summaries"]
+        except cfn.exceptions.ClientError:
+            return []
+        return [s["ChangeSetName"] for s in summaries if s["ChangeSetName"].startswith(prefix)
+                and s.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
+
+    def create_change_set(self, name: str, region: str, change_set: str, kind: str,
+                          template: dict, parameters: dict[str, str],
+                          tags: dict[str, str]) -> None:
+        cfn = self.client("cloudformation", region)
+        cfn.create_change_set(
+            StackName=name, ChangeSetName=change_set, ChangeSetType=kind,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v}
+                        for k, v in sorted(parameters.items())],
+            Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], **template)
+
+    def wait_change_set(self, name: str, region: str, change_set: str,
+                        limit: float = 600) -> tuple[str, str, list[Change]]:
+        """(status, reason, changes) once the change set is ready or has failed."""
+        cfn = self.client("cloudformation", region)
+
+        def ready():
+            found = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
+            return found if found["Status"] in ("CREATE_COMPLETE", "FAILED") else None
+
+        found = self.poll(f"change set {change_set} of {name}", ready, limit)
+        changes = list(_changes(found.get("Changes", [])))
+        pages = found
+        while pages.get("NextToken"):
+            pages = cfn.describe_change_set(StackName=name, ChangeSetName=change_set,
+                                            NextToken=pages["NextToken"])
+            changes += _changes(pages.get("Changes", []))
+        return found["Status"], found.get("StatusReason", ""), changes
+
+    def delete_change_set(self, name: str, region: str, change_set: str) -> None:
+        self.client("cloudformation", region).delete_change_set(
+            StackName=name, ChangeSetName=change_set)
+
+    def execute_change_set(self, name: str, region: str, change_set: str) -> None:
+        self.client("cloudformation", region).execute_change_set(
+            StackName=name, ChangeSetName=change_set)
+
+    def delete_stack(self, name: str, region: str) -> None:
+        self.client("cloudformation", region).delete_stack(StackName=name)
+
+    def events(self, name: str, region: str, seen: set[str]) -> list[dict]:
+        """New stack events, oldest first (the first page holds the newest)."""
+        cfn = self.client("cloudformation", region)
+        try:
+            page = cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except cfn.exceptions.ClientError:
+            return []
+        fresh = [e for e in page if e["EventId"] not in seen]
+        seen.update(e["EventId"] for e in fresh)
+        return list(reversed(fresh))
+
+    def wait_stack(self, name: str, region: str, on_event: Callable[[dict], None],
+                   seen: set[str], limit: float = 3600) -> str:
+        """Watch a stack until it is no longer in progress; return its final status."""
+
+        def settled():
+            for event in self.events(name, region, seen):
+                on_event(event)
+            state = self.stack(name, region)
+            if state is None:
+                return "DELETE_COMPLETE"
+            return None if state.status.endswith("_IN_PROGRESS") else state.status
+
+        return self.poll(f"stack {name}", settled, limit)
+
+    # -- other services -------------------------------------------------------------
+    def object_exists(self, bucket: str, key: str, region: str) -> bool:
+        s3 = self.client("s3", region)
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            return True
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def object_etags(self, bucket: str, region: str) -> dict[str, str]:
+        s3 = self.client("s3", region)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return {o["Key"]: o["ETag"].strip('"') for page in pages for o in page.get("Contents", [])}
+
+    def put_object(self, bucket: str, key: str, body: bytes, region: str, **extra: Any) -> None:
+        self.client("s3", region).put_object(Bucket=bucket, Key=key, Body=body, **extra)
+
+    def empty_bucket(self, bucket: str, region: str) -> int:
+        """Delete every object version and delete marker; return how many."""
+        s3 = self.client("s3", region)
+        count = 0
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for page in pages:
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            for start in range(0, len(doomed), 1000):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000],
+                                                         "Quiet": True})
+            count += len(doomed)
+        return count
+
+    def hosted_zone_id(self, domain: str, create: bool) -> str | None:
+        route53 = self.client("route53", "us-east-1")
+        name = domain.rstrip(".") + "."
+        zones = route53.list_hosted_zones_by_name(DNSName=name, MaxItems="1")["HostedZones"]
+        if zones and zones[0]["Name"] == name:
+            return zones[0]["Id"].split("/")[-1]
+        if not create:
+            return None
+        made = route53.create_hosted_zone(Name=name, CallerReference=f"blueprint-{domain}")
+        return made["HostedZone"]["Id"].split("/")[-1]
+
+
+def _changes(raw: list[dict]):
+    for item in raw:
+        change = item.get("ResourceChange", {})
+        properties = sorted({d.get("Target", {}).get("Name", "")
+                             for d in change.get("Details", [])} - {""})
+        yield Change(change.get("Action", ""), change.get("LogicalResourceId", ""),
+                     change.get("ResourceType", ""), str(change.get("Replacement", "") or ""),
+                     tuple(properties))

@@ -1,0 +1,213 @@
+"""CLI verbs of the deployer: deploy, plan, outputs, status, clean, local."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ..errors import GeneratorError
+from .afterdeploy import run_steps
+from .cloud import Cloud, DeployError, Target
+from .localurls import local_outputs
+from .manifest import load_stacks
+from .plan import stack_hash
+from .runner import Console, Deployer, Options
+
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+
+
+def add_verbs(verbs) -> None:
+    deploy = verbs.add_parser("deploy", help="deploy stacks in dependency order",
+                              description="Deploy every stack of build/<env>/ in dependency "
+                              "order with change sets. Unchanged stacks are skipped without "
+                              "a write call; each change set is shown before it runs.")
+    _target_args(deploy)
+    deploy.add_argument("--stage", action="append", metavar="S", help="only this stage")
+    deploy.add_argument("--yes", action="store_true",
+                        help="execute without asking (needed when there is no terminal)")
+    deploy.add_argument("--allow-replace", action="append", default=[], metavar="LOGICAL_ID",
+                        help="allow replacing or removing this data-holding resource")
+    deploy.add_argument("--parallel", type=int, default=4, metavar="N",
+                        help="independent stacks deployed at once (default 4)")
+    deploy.set_defaults(run=_deploy)
+
+    plan = verbs.add_parser("plan", help="show what a deploy would change, change nothing",
+                            description="Create a change set for every stack that differs, "
+                            "show them all, and delete them again.")
+    _target_args(plan)
+    plan.add_argument("--markdown", metavar="FILE", help="also write the plan as Markdown "
+                                                         "(for a pull request)")
+    plan.set_defaults(run=_plan)
+
+    outputs = verbs.add_parser("outputs", help="stack outputs",
+                               description="Print each deployed stack's outputs. With "
+                               "--local, URLs are those this machine can call.")
+    _target_args(outputs)
+    outputs.add_argument("--json", action="store_true", help="as JSON")
+    outputs.set_defaults(run=_outputs)
+
+    status = verbs.add_parser("status", help="each stack's state, and whether it is current")
+    _target_args(status)
+    status.set_defaults(run=_status)
+
+    clean = verbs.add_parser("clean", help="delete stacks in reverse order, keep data",
+                             description="Delete the stacks in reverse dependency order. "
+                             "Buckets they own are emptied first; tables, keys and other "
+                             "retained resources stay and are listed with how to delete "
+                             "them, unless --purge.")
+    _target_args(clean)
+    clean.add_argument("--purge", action="store_true",
+                       help="also delete retained data (asks first; --yes to skip asking)")
+    clean.add_argument("--yes", action="store_true", help="do not ask")
+    clean.set_defaults(run=_clean)
+
+    local = verbs.add_parser("local", help="start or stop the local cloud (MiniStack)",
+                             description="Start the local cloud on 127.0.0.1 and wait until "
+                             "it answers, or stop the one started here (by its PID).")
+    local.add_argument("action", choices=("up", "down", "status"))
+    local.add_argument("--port", type=int, default=4566)
+    local.set_defaults(run=_local)
+
+
+def _target_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="dev", metavar="E", help="environment (default dev)")
+    parser.add_argument("--app", action="append", metavar="A", help="only this app")
+    parser.add_argument("--local", action="store_true",
+                        help=f"the local cloud at {LOCAL_ENDPOINT} (test credentials only)")
+    parser.add_argument("--endpoint", metavar="URL",
+                        help="the local cloud at this loopback URL (implies --local)")
+
+
+def make_cloud(args) -> Cloud:
+    if args.local or args.endpoint:
+        return Cloud(Target.local_cloud(args.endpoint or LOCAL_ENDPOINT))
+    return Cloud(Target())
+
+
+def _deployer(args, options: Options, out=sys.stdout) -> tuple[Deployer, list]:
+    stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
+    deployer = Deployer(args.root, make_cloud(args), Console(out), options, run_steps)
+    return deployer, stacks
+
+
+def _finish(outcome) -> int:
+    for stack, result in outcome.results.items():
+        print(f"  {stack:<34} {result}")
+    if outcome.failures:
+        print(f"{len(outcome.failures)} stack(s) failed:", file=sys.stderr)
+        for stack, message in outcome.failures.items():
+            print(f"  {stack}: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _deploy(args) -> int:
+    options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
+                      allow_replace=frozenset(args.allow_replace), parallel=args.parallel)
+    deployer, stacks = _deployer(args, options)
+    outcome = deployer.run(stacks)
+    print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)")
+    return _finish(outcome)
+
+
+def _plan(args) -> int:
+    deployer, stacks = _deployer(args, Options(plan_only=True))
+    outcome = deployer.run(stacks)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as handle:
+            handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
+        print(f"plan written to {args.markdown}")
+    return _finish(outcome)
+
+
+def _outputs(args) -> int:
+    cloud = make_cloud(args)
+    found = {}
+    for spec in load_stacks(args.root, args.env, args.app):
+        state = cloud.stack(spec.name, spec.region)
+        if state is None:
+            continue
+        outputs = state.outputs
+        if cloud.target.local:
+            outputs = local_outputs(cloud, spec.name, spec.region, outputs)
+        found[spec.name] = dict(sorted(outputs.items()))
+    if args.json:
+        print(json.dumps(found, indent=2, sort_keys=True))
+    else:
+        for stack, outputs in found.items():
+            print(stack)
+            for key, value in outputs.items():
+                print(f"  {key:<22} {value}")
+    return 0
+
+
+def _status(args) -> int:
+    cloud = make_cloud(args)
+    deployer = Deployer(args.root, cloud, Console(), Options(plan_only=True))
+    for spec in load_stacks(args.root, args.env, args.app):
+        state = cloud.stack(spec.name, spec.region)
+        if state is None:
+            print(f"  {spec.name:<34} not deployed")
+            continue
+        try:
+            wanted = stack_hash(spec.template, deployer._parameters(spec), spec.tags)
+            current = "current" if state.deployed_hash == wanted else "differs from build/"
+        except DeployError:
+            current = "cannot tell (a dependency is missing)"
+        deployer._states[spec.name] = state
+        print(f"  {spec.name:<34} {state.status:<26} {current}")
+    return 0
+
+
+def _clean(args) -> int:
+    from .clean import clean, purge
+
+    cloud = make_cloud(args)
+    console = Console()
+    stacks = load_stacks(args.root, args.env, args.app)
+    kept = clean(cloud, stacks, console.say)
+    if not kept:
+        return 0
+    print("kept (data-holding resources are retained):")
+    for item in kept:
+        print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
+              f"{item.how_to_delete}")
+    if args.purge:
+        confirm = f"purge {args.env}"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise GeneratorError("--purge needs a confirmation: run it in a terminal, or "
+                                     "add --yes")
+            if input(f"type '{confirm}' to delete the data listed above: ").strip() != confirm:
+                print("not confirmed; nothing purged")
+                return 1
+        purge(cloud, kept, console.say)
+    return 0
+
+
+def _local(args) -> int:
+    from . import localcloud
+
+    state = os.path.join(args.root, localcloud.STATE_DIR)
+    pid_file = os.path.join(state, "pid")
+    if args.action == "up":
+        pid = localcloud.start(args.port, os.path.join(state, "ministack.log"))
+        os.makedirs(state, exist_ok=True)
+        with open(pid_file, "w") as handle:
+            handle.write(f"{pid} {args.port}\n")
+        print(f"local cloud up at {localcloud.endpoint(args.port)} (pid {pid}); stop it with "
+              "make local-down")
+        return 0
+    if not os.path.exists(pid_file):
+        print("no local cloud started here")
+        return 0 if args.action == "status" else 0
+    pid, port = (int(x) for x in open(pid_file).read().split())
+    if args.action == "status":
+        print(f"pid {pid} on port {port}: {'up' if localcloud.healthy(port) else 'not answering'}")
+        return 0
+    localcloud.stop(pid)
+    os.remove(pid_file)
+    print(f"local cloud stopped (pid {pid})")
+    return 0

@@ -1,0 +1,75 @@
+"""Reading build/: the manifests and templates a deploy works from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+from ..errors import GeneratorError, did_you_mean
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """One stack to deploy, as synth described it."""
+
+    app: str
+    env: str
+    stage: str
+    name: str
+    region: str
+    template: bytes
+    depends_on: tuple[str, ...]
+    parameters: dict
+    assets: tuple[dict, ...]
+    after_deploy: tuple[dict, ...]
+    tags: dict
+    data_holding: tuple[str, ...]
+
+
+def load_stacks(root: str, env: str, apps: list[str] | None,
+                stages: list[str] | None = None) -> list[StackSpec]:
+    """Every stack of the selected apps in `env`, in dependency order."""
+    folder = os.path.join(root, "build", env)
+    if not os.path.isdir(folder):
+        raise GeneratorError(f"nothing synthesized for environment '{env}' (no build/{env}/); "
+                             "run `make synth` first")
+    available = sorted(d for d in os.listdir(folder)
+                       if os.path.isfile(os.path.join(folder, d, "manifest.json")))
+    for app in apps or []:
+        if app not in available:
+            raise GeneratorError(f"no app '{app}' in build/{env}/; apps: "
+                                 f"{', '.join(available)}" + did_you_mean(app, available))
+    stacks = []
+    for app in apps or available:
+        stacks += _app_stacks(root, env, app)
+    if stages:
+        names = {s.stage for s in stacks}
+        for stage in stages:
+            if stage not in names:
+                raise GeneratorError(f"no stage '{stage}'; stages: {', '.join(sorted(names))}"
+                                     + did_you_mean(stage, names))
+        stacks = [s for s in stacks if s.stage in stages]
+    return stacks
+
+
+def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
+    path = os.path.join(root, "build", env, app, "manifest.json")
+    with open(path, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    stacks = []
+    for entry in manifest["stacks"]:
+        template_path = os.path.join(root, "build", env, app, entry["template"])
+        with open(template_path, "rb") as handle:
+            template = handle.read()
+        if hashlib.sha256(template).hexdigest() != entry["template_sha256"]:
+            raise GeneratorError(f"build/{env}/{app}/{entry['template']} does not match its "
+                                 "manifest (edited by hand?); run `make synth`")
+        tags = {**manifest.get("tags", {}), "blueprint:app": app, "blueprint:env": env,
+                "blueprint:stage": entry["stage"]}
+        stacks.append(StackSpec(app, env, entry["stage"], entry["stack_name"], entry["region"],
+                                template, tuple(entry["depends_on"]), entry["parameters"],
+                                tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
+                                tuple(entry.get("data_holding", []))))
+    return stacks

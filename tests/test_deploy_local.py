@@ -1,0 +1,165 @@
+"""Deploying both systems to the local cloud (MiniStack), started by the tests.
+
+Covers what the local cloud really does; what it cannot (the mutual-TLS handshake, DNS,
+bucket privacy, refusing updates in ROLLBACK_COMPLETE) is covered on Stubber instead.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from generator.build import synth
+from generator.deploy.clean import clean
+from generator.deploy.cloud import Cloud, Target
+from generator.deploy.localurls import local_outputs
+from generator.deploy.manifest import load_stacks
+
+from .conftest import write_files
+from .localcloud import LocalCloud, deploy, project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    cloud = LocalCloud(tmp_path_factory.mktemp("ministack"))
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def first(root, local):
+    return deploy(root, local)
+
+
+def outputs(root, local, stack: str) -> dict:
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    spec = next(s for s in load_stacks(str(root), "dev", None) if s.name == stack)
+    return local_outputs(cloud, stack, spec.region, cloud.stack(stack, spec.region).outputs)
+
+
+def call(method: str, url: str, body=None, headers=None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_the_local_cloud_listens_on_loopback_only(local):
+    addresses = local.listening_addresses()
+    assert addresses and addresses <= {"0100007F", "00000000000000000000000001000000"}
+
+
+def test_deploy_both_apps_from_scratch(first):
+    outcome, text, _ = first
+    assert not outcome.failures, outcome.failures
+    assert {k: v for k, v in outcome.results.items()} == {
+        "blueprint-assets@eu-west-1": "created",
+        "raffle-dev-table": "created", "raffle-dev-functions": "created",
+        "raffle-dev-truststore": "created", "raffle-dev-api": "created",
+        "raffle-dev-site": "created", "customers-dev-key": "created",
+        "customers-dev-data": "created", "customers-dev-api": "created"}
+    assert "uploaded build/ca/RootCA.pem" in text
+    assert "stored the API key in SSM /customers/dev/api-key" in text
+
+
+def test_the_raffle_works(first, root, local):
+    api = outputs(root, local, "raffle-dev-api")["ApiUrl"]
+    assert api.startswith(f"{local.endpoint}/_aws/execute-api/")
+    assert call("POST", f"{api}/apply", {"email": "ann@example.com"}) == \
+        (201, {"email": "ann@example.com", "ticket": 1})
+    assert call("POST", f"{api}/apply", {"email": "bob@example.com"})[0] == 201
+    assert call("GET", f"{api}/count") == (200, {"count": 2})
+    status, body = call("POST", f"{api}/draw")
+    assert status == 200 and body["winner"] in ("ann@example.com", "bob@example.com")
+    assert call("POST", f"{api}/apply", {"email": "ann@example.com"})[0] == 409
+
+
+def test_the_customers_api_needs_its_key(first, root, local):
+    url = outputs(root, local, "customers-dev-api")["CustomersUrl"]
+    assert call("POST", url, {"firstname": "Your Name here"})[0] == 403
+    key = local.client("ssm").get_parameter(Name="/customers/dev/api-key",
+                                            WithDecryption=True)["Parameter"]
+    assert key["Type"] == "SecureString"
+    status, body = call("POST", url, {"firstname": "Your Name here"},
+                        {"x-api-key": key["Value"]})
+    assert status == 201
+    item = local.client("dynamodb").get_item(TableName="DA_Serverless",
+                                             Key={"id": {"S": body["id"]}})["Item"]
+    assert item == {"id": {"S": body["id"]}, "firstname": {"S": "Your Name here"}}
+
+
+def test_a_second_deploy_makes_no_write_call(first, root, local):
+    outcome, _, cloud = deploy(root, local)
+    assert set(outcome.results.values()) == {"unchanged"}
+    assert cloud.writes == []
+    assert "CreateChangeSet" not in cloud.calls
+
+
+def test_a_changed_lambda_updates_only_its_stack(first, root, local):
+    handler = root / "lambda_code/raffle_count/handler.py"
+    handler.write_text(handler.read_text() + "\n# counted\n")
+    synth(str(root), cache_path=None, run_lint=False)
+    outcome, text, _ = deploy(root, local)
+    changed = {k: v for k, v in outcome.results.items() if v != "unchanged"}
+    assert changed == {"raffle-dev-functions": "updated"}
+    assert "Modify  Count " in text
+
+
+FAULTY_APP = {
+    "blueprints/faulty/app.yaml": "version: 1\nname: faulty\nenvironments:\n"
+                                  "  dev: {region: eu-west-1}\n",
+    "blueprints/faulty/01-queue.yaml": "resources:\n  Queue:\n    kind: raw\n"
+                                       "    type: AWS::SQS::Queue\n  Name:\n    kind: raw\n"
+                                       "    type: AWS::SSM::Parameter\n"
+                                       "    properties: {Type: String, Value: !GetAtt Queue.Nope}\n",
+}
+
+
+def test_a_failed_create_ends_cleanly_and_a_rerun_converges(first, root, local):
+    write_files(root, FAULTY_APP)
+    synth(str(root), cache_path=None, run_lint=False)   # cfn-lint would catch this one
+    outcome, _, cloud = deploy(root, local, apps=["faulty"])
+    message = outcome.failures["faulty-dev-queue"]
+    assert "faulty-dev-queue failed: Name (AWS::SSM::Parameter)" in message
+    assert "rolled back and holds nothing; fix the cause and deploy again" in message
+    assert cloud.stack("faulty-dev-queue", "eu-west-1").status == "ROLLBACK_COMPLETE"
+
+    write_files(root, {"blueprints/faulty/01-queue.yaml": FAULTY_APP[
+        "blueprints/faulty/01-queue.yaml"].replace("Queue.Nope", "Queue.Arn")})
+    synth(str(root), cache_path=None, run_lint=False)
+    outcome, text, cloud = deploy(root, local, apps=["faulty"])
+    assert outcome.results == {"faulty-dev-queue": "created"}
+    assert "ROLLBACK_COMPLETE: it holds nothing, so it is deleted and created again" in text
+
+
+def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, local):
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    said = []
+    kept = clean(cloud, load_stacks(str(root), "dev", ["raffle", "customers"]),
+                 lambda stack, message: said.append((stack, message)))
+    for spec in load_stacks(str(root), "dev", ["raffle", "customers"]):
+        assert cloud.stack(spec.name, spec.region) is None
+    kept_ids = {(k.stack, k.logical_id) for k in kept}
+    assert {("raffle-dev-table", "Entries"), ("customers-dev-data", "Table"),
+            ("customers-dev-key", "Key"), ("raffle-dev-truststore", "Truststore")} <= kept_ids
+    dynamodb = local.client("dynamodb")
+    entries = dynamodb.scan(TableName="dynamodb-table-lottery")["Items"]
+    assert {"ann@example.com", "bob@example.com"} <= {i["email"]["S"] for i in entries}
+    assert dynamodb.scan(TableName="DA_Serverless")["Count"] >= 1
+    assert any("emptied bucket" in message for _, message in said)
+    table = next(k for k in kept if k.logical_id == "Entries")
+    assert table.how_to_delete == "aws dynamodb delete-table --table-name " \
+                                  "dynamodb-table-lottery --region eu-west-1"

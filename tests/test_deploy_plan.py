@@ -1,0 +1,99 @@
+"""Deploy decisions and gates as data: no network at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.deploy.cloud import DeployError, Target
+from generator.deploy.models import HASH_TAG, Change, Decision, StackState
+from generator.deploy.plan import change_table, decide, gate, stack_hash
+
+HASH = stack_hash(b"template", {"P": "1"}, {"app": "x"})
+
+
+def state(status: str, deployed: str | None = HASH) -> StackState:
+    return StackState("app-dev-table", status, {HASH_TAG: deployed} if deployed else {})
+
+
+def test_hash_covers_template_parameters_and_tags():
+    assert stack_hash(b"template", {"P": "1"}, {"app": "x"}) == HASH
+    assert stack_hash(b"template2", {"P": "1"}, {"app": "x"}) != HASH
+    assert stack_hash(b"template", {"P": "2"}, {"app": "x"}) != HASH
+    assert stack_hash(b"template", {"P": "1"}, {"app": "y"}) != HASH
+
+
+@pytest.mark.parametrize("current, expected", [
+    (None, Decision("app-dev-table", "create", "new stack")),
+    (state("CREATE_COMPLETE"), Decision("app-dev-table", "skip", "unchanged")),
+    (state("UPDATE_COMPLETE"), Decision("app-dev-table", "skip", "unchanged")),
+    (state("UPDATE_COMPLETE", "old"), Decision("app-dev-table", "update", "changed")),
+    (state("UPDATE_ROLLBACK_COMPLETE", "old"), Decision("app-dev-table", "update", "changed")),
+    (state("CREATE_COMPLETE", None), Decision("app-dev-table", "update", "no hash tag yet")),
+])
+def test_skip_create_update(current, expected):
+    assert decide("app-dev-table", "eu-west-1", current, HASH) == expected
+
+
+def test_rollback_complete_is_recreated_saying_so():
+    decision = decide("app-dev-table", "eu-west-1", state("ROLLBACK_COMPLETE"), HASH)
+    assert decision.action == "recreate"
+    assert "first create failed and it holds nothing" in decision.reason
+
+
+def test_review_in_progress_leftover_is_recreated():
+    assert decide("s", "eu-west-1", state("REVIEW_IN_PROGRESS", None), HASH).action == "recreate"
+
+
+def test_update_rollback_failed_stops_with_the_exact_recovery_step():
+    decision = decide("app-dev-table", "eu-west-1", state("UPDATE_ROLLBACK_FAILED"), HASH)
+    assert decision.action == "stop"
+    assert "aws cloudformation continue-update-rollback --stack-name app-dev-table " \
+           "--region eu-west-1" in decision.reason
+
+
+def test_a_stack_in_progress_is_not_touched():
+    decision = decide("s", "eu-west-1", state("UPDATE_IN_PROGRESS"), HASH)
+    assert decision.action == "stop" and "busy" in decision.reason
+
+
+TABLE_REPLACED = Change("Modify", "Entries", "AWS::DynamoDB::Table", "True", ("KeySchema",))
+TABLE_MAYBE = Change("Modify", "Entries", "AWS::DynamoDB::Table", "Conditional", ("TableName",))
+TABLE_TAGGED = Change("Modify", "Entries", "AWS::DynamoDB::Table", "False", ("Tags",))
+BUCKET_REMOVED = Change("Remove", "Site", "AWS::S3::Bucket", "")
+ROLE_CHANGED = Change("Modify", "ApplyRole", "AWS::IAM::Role", "False", ("Policies",))
+KEY_POLICY = Change("Modify", "Key", "AWS::KMS::Key", "False", ("KeyPolicy",))
+KEY_DESCRIPTION = Change("Modify", "Key", "AWS::KMS::Key", "False", ("Description",))
+FUNCTION = Change("Modify", "Apply", "AWS::Lambda::Function", "False", ("Code",))
+
+
+def test_replacing_or_removing_data_is_blocked():
+    checks = gate([TABLE_REPLACED, TABLE_MAYBE, TABLE_TAGGED, BUCKET_REMOVED, FUNCTION])
+    assert checks.blocked == (TABLE_REPLACED, TABLE_MAYBE, BUCKET_REMOVED)
+    assert checks.blocked_unless_allowed(frozenset({"Entries"})) == (BUCKET_REMOVED,)
+
+
+def test_new_or_widened_permissions_are_listed():
+    checks = gate([ROLE_CHANGED, KEY_POLICY, KEY_DESCRIPTION, FUNCTION,
+                   Change("Add", "InvokePermission", "AWS::Lambda::Permission", "")])
+    assert [c.logical_id for c in checks.security] == ["ApplyRole", "Key", "InvokePermission"]
+
+
+def test_empty_change_set_is_shown_as_no_changes():
+    assert change_table("s", []) == ["  s: no changes"]
+
+
+def test_change_table_shows_action_type_replacement_and_properties():
+    rows = change_table("s", [TABLE_REPLACED])
+    assert rows[1].split() == ["Modify", "Entries", "AWS::DynamoDB::Table", "True", "KeySchema"]
+
+
+@pytest.mark.parametrize("endpoint", ["http://10.0.0.5:4566", "http://example.com:4566",
+                                      "http://192.168.1.2"])
+def test_local_target_refuses_anything_but_loopback(endpoint):
+    with pytest.raises(DeployError, match="not on this machine"):
+        Target.local_cloud(endpoint)
+
+
+def test_local_target_accepts_loopback():
+    assert Target.local_cloud("http://127.0.0.1:4566/").endpoint == "http://127.0.0.1:4566"
+    assert Target.local_cloud("http://localhost:9").local

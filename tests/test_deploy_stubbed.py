@@ -1,0 +1,216 @@
+"""Deployer branches that the local cloud cannot show, on botocore's Stubber.
+
+The local cloud does not refuse updates in ROLLBACK_COMPLETE, and says "didn't contain
+changes" where AWS may say "No updates are to be performed"; these tests script
+CloudFormation's answers exactly as AWS gives them and check what the deployer does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from generator.deploy.cloud import Cloud, Target
+from generator.deploy.manifest import StackSpec
+from generator.deploy.models import HASH_TAG
+from generator.deploy.plan import stack_hash
+from generator.deploy.runner import Console, Deployer, Options
+
+REGION = "eu-west-1"
+NAME = "app-dev-table"
+TEMPLATE = b"Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n"
+SPEC = StackSpec("app", "dev", "table", NAME, REGION, TEMPLATE, (), {}, (), (), {"app": "x"},
+                 ("T",))
+WANTED = stack_hash(TEMPLATE, {}, {"app": "x"})
+NOW = datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc)
+
+
+def stack(status: str, tags: dict | None = None, outputs: list | None = None) -> dict:
+    return {"Stacks": [{"StackName": NAME, "StackStatus": status, "CreationTime": NOW,
+                        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+                        "Outputs": outputs or []}]}
+
+
+def event(n: int, logical: str, status: str, reason: str = "", kind="AWS::DynamoDB::Table"):
+    return {"EventId": f"e{n}", "StackId": "id", "StackName": NAME, "Timestamp": NOW,
+            "LogicalResourceId": logical, "ResourceStatus": status,
+            "ResourceStatusReason": reason, "ResourceType": kind}
+
+
+class Scripted:
+    """A Cloud whose CloudFormation client answers from a script, in order."""
+
+    def __init__(self) -> None:
+        self.cloud = Cloud(Target(), sleep=lambda s: None)
+        client = boto3.client("cloudformation", region_name=REGION,
+                              aws_access_key_id="x", aws_secret_access_key="x")
+        client.meta.events.register("before-parameter-build", self.cloud._record)
+        self.cloud._clients[("cloudformation", REGION)] = client
+        self.stub = Stubber(client)
+
+    def ok(self, method: str, response: dict | None = None) -> "Scripted":
+        self.stub.add_response(method, response or {}, None)
+        return self
+
+    def missing(self, method: str = "describe_stacks") -> "Scripted":
+        self.stub.add_client_error(method, "ValidationError",
+                                   f"Stack with id {NAME} does not exist")
+        return self
+
+    def run(self, options: Options = Options(yes=True)):
+        out = io.StringIO()
+        deployer = Deployer("/nonexistent", self.cloud, Console(out), options)
+        with self.stub:
+            outcome = deployer.run([SPEC])
+            self.stub.assert_no_pending_responses()
+        return outcome, out.getvalue()
+
+
+def change_set(status="CREATE_COMPLETE", reason="", changes=None) -> dict:
+    return {"Status": status, "StatusReason": reason, "ChangeSetName": "cs",
+            "Changes": changes or [{"Type": "Resource", "ResourceChange": {
+                "Action": "Add", "LogicalResourceId": "T",
+                "ResourceType": "AWS::DynamoDB::Table", "Details": []}}]}
+
+
+def test_rollback_complete_stack_is_deleted_and_created_again():
+    script = (Scripted()
+              .ok("describe_stacks", stack("ROLLBACK_COMPLETE"))        # decide
+              .ok("describe_stacks", stack("ROLLBACK_COMPLETE"))        # recreate: say why
+              .ok("delete_stack")
+              .ok("describe_stack_events", {"StackEvents": []})
+              .missing()                                                # deleted
+              .missing("list_change_sets")
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set())
+              .ok("describe_stack_events", {"StackEvents": []})
+              .ok("execute_change_set")
+              .ok("describe_stack_events", {"StackEvents": [
+                  event(2, NAME, "CREATE_COMPLETE", kind="AWS::CloudFormation::Stack"),
+                  event(1, "T", "CREATE_COMPLETE")]})
+              .ok("describe_stacks", stack("CREATE_COMPLETE", {HASH_TAG: WANTED}))
+              .ok("describe_stacks", stack("CREATE_COMPLETE", {HASH_TAG: WANTED})))
+    outcome, out = script.run()
+    assert outcome.results == {NAME: "created"} and not outcome.failures
+    assert "ROLLBACK_COMPLETE: it holds nothing, so it is deleted and created again" in out
+    assert script.cloud.writes == ["DeleteStack", "CreateChangeSet", "ExecuteChangeSet"]
+
+
+@pytest.mark.parametrize("reason", [
+    "The submitted information didn't contain changes. Submit different information to "
+    "create a change set.",
+    "No updates are to be performed."])
+def test_empty_change_set_is_a_successful_no_op(reason):
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+              .ok("list_change_sets", {"Summaries": []})
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set("FAILED", reason, changes=[]))
+              .ok("delete_change_set")
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"})))
+    outcome, out = script.run()
+    assert outcome.results == {NAME: "no changes"} and not outcome.failures
+    assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_other_change_set_failures_are_reported_not_swallowed():
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+              .ok("list_change_sets", {"Summaries": []})
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set("FAILED", "Parameters: [X] must have "
+                                                              "values", changes=[]))
+              .ok("delete_change_set"))
+    outcome, _ = script.run()
+    assert "CloudFormation refused the change set: Parameters: [X] must have values" in \
+        outcome.failures[NAME]
+
+
+def test_update_rollback_failed_stops_before_any_write():
+    script = Scripted().ok("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"))
+    outcome, _ = script.run()
+    assert "continue-update-rollback --stack-name app-dev-table --region eu-west-1" in \
+        outcome.failures[NAME]
+    assert script.cloud.writes == []
+
+
+def replacement():
+    return change_set(changes=[{"Type": "Resource", "ResourceChange": {
+        "Action": "Modify", "LogicalResourceId": "T", "ResourceType": "AWS::DynamoDB::Table",
+        "Replacement": "True", "Details": [{"Target": {"Attribute": "Properties",
+                                                       "Name": "KeySchema"}}]}}])
+
+
+def _up_to_change_set(script: Scripted) -> Scripted:
+    return (script.ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+            .ok("list_change_sets", {"Summaries": []})
+            .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+            .ok("describe_change_set", replacement()))
+
+
+def test_replacing_a_table_is_blocked_without_consent():
+    script = _up_to_change_set(Scripted())
+    outcome, out = script.run(Options(yes=True))
+    assert "replaces T (AWS::DynamoDB::Table), which holds data that would be lost; nothing " \
+           "was executed" in outcome.failures[NAME]
+    assert "--allow-replace T" in outcome.failures[NAME]
+    assert "ExecuteChangeSet" not in script.cloud.writes
+    assert "Modify  T           AWS::DynamoDB::Table  True     KeySchema" in out
+
+
+def test_replacement_goes_ahead_with_allow_replace():
+    script = (_up_to_change_set(Scripted())
+              .ok("describe_stack_events", {"StackEvents": []})
+              .ok("execute_change_set")
+              .ok("describe_stack_events", {"StackEvents": []})
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED})))
+    outcome, _ = script.run(Options(yes=True, allow_replace=frozenset({"T"})))
+    assert outcome.results == {NAME: "updated"}
+
+
+def test_without_a_terminal_or_yes_nothing_is_executed():
+    script = (Scripted().missing()
+              .missing("list_change_sets")
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set())
+              .ok("delete_change_set")
+              .ok("delete_stack"))
+    outcome, out = script.run(Options(yes=False, interactive=False))
+    assert outcome.results == {NAME: "not executed"}
+    assert "not executed: no terminal to confirm on and no --yes" in out
+    assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_failed_update_names_the_first_failing_resource_and_what_to_do():
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+              .ok("list_change_sets", {"Summaries": []})
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set())
+              .ok("describe_stack_events", {"StackEvents": []})
+              .ok("execute_change_set")
+              .ok("describe_stack_events", {"StackEvents": [
+                  event(3, "Other", "UPDATE_FAILED", "Resource update cancelled"),
+                  event(2, "T", "UPDATE_FAILED", "Invalid KeySchema: boom"),
+                  event(1, NAME, "UPDATE_IN_PROGRESS", kind="AWS::CloudFormation::Stack")]})
+              .ok("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE")))
+    outcome, _ = script.run()
+    message = outcome.failures[NAME]
+    assert "T (AWS::DynamoDB::Table): Invalid KeySchema: boom" in message
+    assert "rolled back to its previous version (UPDATE_ROLLBACK_COMPLETE); data-holding " \
+           "resources were kept (T)" in message
+
+
+def test_waits_have_a_limit():
+    script = Scripted()
+    for _ in range(3):
+        script.ok("describe_change_set", change_set("CREATE_IN_PROGRESS"))
+    ticks = iter(range(100))
+    script.cloud.clock = lambda: next(ticks) * 10.0
+    with script.stub, pytest.raises(Exception, match="gave up waiting after 25 s"):
+        script.cloud.wait_change_set(NAME, REGION, "cs", limit=25)
