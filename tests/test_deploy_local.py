@@ -108,6 +108,40 @@ def test_a_second_deploy_makes_no_write_call(first, root, local):
     assert "CreateChangeSet" not in cloud.calls
 
 
+def test_outputs_on_the_local_cloud_are_callable_urls(first, root, local):
+    api = outputs(root, local, "raffle-dev-api")
+    assert api["ApiUrl"].startswith(f"{local.endpoint}/_aws/execute-api/")
+    assert api["ApiUrl"].endswith(f"/{api['ApiStageName']}")
+    site = outputs(root, local, "raffle-dev-site")
+    assert site["SiteUrl"] == f"http://{site['DistributionDomain'].split('.')[0]}" \
+                              f".cloudfront.localhost:{local.port}/"
+    customers = outputs(root, local, "customers-dev-api")["CustomersUrl"]
+    assert customers.startswith(f"{local.endpoint}/_aws/execute-api/")
+    assert customers.endswith("/dev/customers")
+
+
+def test_plan_shows_changes_and_executes_nothing(first, root, local, tmp_path):
+    from generator.deploy.runner import Options
+
+    handler = root / "lambda_code/raffle_draw/handler.py"
+    original = handler.read_text()
+    handler.write_text(original + "\n# planned\n")
+    synth(str(root), cache_path=None, run_lint=False)
+    try:
+        outcome, text, cloud = deploy(root, local, apps=["raffle"],
+                                      options=Options(plan_only=True))
+        assert outcome.results["raffle-dev-functions"] == "planned"
+        assert "Modify  Draw " in text
+        assert [w for w in cloud.writes if w not in ("CreateChangeSet", "DeleteChangeSet")] == []
+        again, _, _ = deploy(root, local, apps=["raffle"], options=Options(plan_only=True))
+        assert again.results["raffle-dev-functions"] == "planned"
+        markdown = "\n".join(outcome.markdown)
+        assert "### raffle-dev-functions" in markdown and "| Modify | `Draw` |" in markdown
+    finally:
+        handler.write_text(original)
+        synth(str(root), cache_path=None, run_lint=False)
+
+
 def test_a_changed_lambda_updates_only_its_stack(first, root, local):
     handler = root / "lambda_code/raffle_count/handler.py"
     handler.write_text(handler.read_text() + "\n# counted\n")
@@ -124,7 +158,11 @@ FAULTY_APP = {
     "blueprints/faulty/01-queue.yaml": "resources:\n  Queue:\n    kind: raw\n"
                                        "    type: AWS::SQS::Queue\n  Name:\n    kind: raw\n"
                                        "    type: AWS::SSM::Parameter\n"
-                                       "    properties: {Type: String, Value: !GetAtt Queue.Nope}\n",
+                                       "    properties: {Type: String, Value: !GetAtt Queue.Nope}\n"
+                                       "outputs:\n  QueueUrl: !Ref Queue\n",
+    "blueprints/faulty/02-user.yaml": "resources:\n  Copy:\n    kind: parameter\n"
+                                      "    name: /faulty/queue\n"
+                                      "    value: !Output queue.QueueUrl\n",
 }
 
 
@@ -135,13 +173,14 @@ def test_a_failed_create_ends_cleanly_and_a_rerun_converges(first, root, local):
     message = outcome.failures["faulty-dev-queue"]
     assert "faulty-dev-queue failed: Name (AWS::SSM::Parameter)" in message
     assert "rolled back and holds nothing; fix the cause and deploy again" in message
+    assert outcome.results["faulty-dev-user"] == "not started (a dependency failed)"
     assert cloud.stack("faulty-dev-queue", "eu-west-1").status == "ROLLBACK_COMPLETE"
 
     write_files(root, {"blueprints/faulty/01-queue.yaml": FAULTY_APP[
         "blueprints/faulty/01-queue.yaml"].replace("Queue.Nope", "Queue.Arn")})
     synth(str(root), cache_path=None, run_lint=False)
     outcome, text, cloud = deploy(root, local, apps=["faulty"])
-    assert outcome.results == {"faulty-dev-queue": "created"}
+    assert outcome.results == {"faulty-dev-queue": "created", "faulty-dev-user": "created"}
     assert "ROLLBACK_COMPLETE: it holds nothing, so it is deleted and created again" in text
 
 

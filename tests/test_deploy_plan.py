@@ -97,3 +97,33 @@ def test_local_target_refuses_anything_but_loopback(endpoint):
 def test_local_target_accepts_loopback():
     assert Target.local_cloud("http://127.0.0.1:4566/").endpoint == "http://127.0.0.1:4566"
     assert Target.local_cloud("http://localhost:9").local
+
+
+def test_the_local_cloud_never_uses_real_credentials(monkeypatch):
+    from generator.deploy.cloud import Cloud
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY0000000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED"):
+        monkeypatch.setenv(name, "unset-by-test")
+    cloud = Cloud(Target.local_cloud("http://127.0.0.1:9"))
+    client = cloud.client("s3", "eu-west-1")
+    credentials = client._request_signer._credentials
+    assert (credentials.access_key, credentials.secret_key) == ("test", "test")
+    assert client.meta.endpoint_url == "http://127.0.0.1:9"
+    import os
+
+    assert "AWS_PROFILE" not in os.environ and "AWS_ACCESS_KEY_ID" not in os.environ
+
+
+def test_cli_refuses_a_local_endpoint_off_this_machine(mini, cli):
+    run = cli(mini, "deploy", "--endpoint", "http://10.1.2.3:4566", "--yes")
+    assert run.code == 1
+    assert "refusing the local endpoint http://10.1.2.3:4566: it is not on this machine" \
+        in run.err
+
+
+def test_deploy_without_synth_says_what_to_do(tmp_path, cli):
+    run = cli(tmp_path, "deploy", "--local", "--yes")
+    assert run.code == 1 and "run `make synth` first" in run.err

@@ -214,3 +214,39 @@ def test_waits_have_a_limit():
     script.cloud.clock = lambda: next(ticks) * 10.0
     with script.stub, pytest.raises(Exception, match="gave up waiting after 25 s"):
         script.cloud.wait_change_set(NAME, REGION, "cs", limit=25)
+
+
+def test_interactive_consent_needs_the_logical_id_typed():
+    answers = iter(["yes"])          # not the logical id: refused
+    script = _up_to_change_set(Scripted()).ok("delete_change_set")
+    out = io.StringIO()
+    deployer = Deployer("/x", script.cloud, Console(out, ask=lambda q: next(answers)),
+                        Options(interactive=True))
+    with script.stub:
+        outcome = deployer.run([SPEC])
+    assert outcome.results == {NAME: "not executed"}
+    assert "type T to allow it" not in out.getvalue()   # the question went to `ask`
+    assert "not confirmed; nothing executed" in out.getvalue()
+    assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_interactive_consent_with_the_logical_id_then_yes_executes():
+    questions = []
+    answers = iter(["T", "y"])
+    script = (_up_to_change_set(Scripted())
+              .ok("describe_stack_events", {"StackEvents": []})
+              .ok("execute_change_set")
+              .ok("describe_stack_events", {"StackEvents": []})
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED})))
+
+    def ask(question: str) -> str:
+        questions.append(question)
+        return next(answers)
+
+    deployer = Deployer("/x", script.cloud, Console(io.StringIO(), ask=ask),
+                        Options(interactive=True))
+    with script.stub:
+        outcome = deployer.run([SPEC])
+    assert outcome.results == {NAME: "updated"}
+    assert "type T to allow it" in questions[0] and "execute this change set?" in questions[1]

@@ -9,6 +9,7 @@ about 2 s. Nothing here decides anything: it asks, does and reports.
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 import time
 import urllib.parse
@@ -55,6 +56,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+CREDENTIAL_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
+                  "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                  "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL")
+
+
+def isolate_from_real_credentials() -> None:
+    """A local run must never find real credentials: drop every variable and file that
+    could name them, for this process and the ones it starts."""
+    for name in CREDENTIAL_ENV:
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
 def is_write(operation: str) -> bool:
     return not operation.startswith(READ_PREFIXES)
 
@@ -66,6 +82,8 @@ class Cloud:
                  clock: Callable[[], float] = time.monotonic, session: Any = None) -> None:
         self.target, self.sleep, self.clock = target, sleep, clock
         self._session = session
+        if target.local:
+            isolate_from_real_credentials()
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.calls: list[str] = []

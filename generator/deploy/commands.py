@@ -87,9 +87,9 @@ def make_cloud(args) -> Cloud:
 
 
 def _deployer(args, options: Options, out=sys.stdout) -> tuple[Deployer, list]:
+    cloud = make_cloud(args)
     stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
-    deployer = Deployer(args.root, make_cloud(args), Console(out), options, run_steps)
-    return deployer, stacks
+    return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
 
 
 def _finish(outcome) -> int:
