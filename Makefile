@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 GEN := $(BIN)/python -m generator
 ARGS := $(if $(ENV),--env $(ENV)) $(if $(APP),--app $(APP))
 LOCAL_PORT ?= 4566
+LOCAL_ENV ?= local
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth test bench kinds ca deploy plan clean local local-down clean-venv
+.PHONY: help install synth test e2e bench kinds ca deploy plan clean local local-down clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -27,8 +28,22 @@ install: $(STAMP) ## create the virtualenv and install (other verbs do this them
 synth: $(STAMP) ## blueprints -> linted templates in build/ (ENV=, APP= to narrow)
 	@$(GEN) synth $(ARGS)
 
-test: $(STAMP) ## run the test suite
+CHROMIUM ?= /usr/bin/chromium
+
+test: $(STAMP) $(CHROMIUM) ## run the test suite (the browser test included)
 	@$(BIN)/python -m pytest -q
+
+e2e: $(STAMP) $(CHROMIUM) ## the raffle site in headless Chromium on the local cloud (screenshots in build/e2e/)
+	@$(BIN)/python -m pytest -q -m e2e
+
+# Playwright drives the system Chromium from Debian: no browser is downloaded.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium (needed by the browser test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "the browser test needs Chromium at $(CHROMIUM): install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; \
+	fi
 
 bench: $(STAMP) ## time synth, lint and their cache; prints a table
 	@$(BIN)/python -m tests.bench
@@ -44,8 +59,8 @@ clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
 
 local: $(STAMP) ca ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
 	@$(GEN) local up --port $(LOCAL_PORT)
-	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes $(ARGS)
-	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) $(ARGS)
+	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
+	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
 
 local-down: $(STAMP) ## stop the local cloud started by make local (by its PID)
 	@$(GEN) local down

@@ -113,8 +113,11 @@ def test_outputs_on_the_local_cloud_are_callable_urls(first, root, local):
     assert api["ApiUrl"].startswith(f"{local.endpoint}/_aws/execute-api/")
     assert api["ApiUrl"].endswith(f"/{api['ApiStageName']}")
     site = outputs(root, local, "raffle-dev-site")
-    assert site["SiteUrl"] == f"http://{site['DistributionDomain'].split('.')[0]}" \
-                              f".cloudfront.localhost:{local.port}/"
+    assert site["SiteUrl"] == f"http://localhost:{local.port}/{site['SiteBucket']}/apply.html"
+    with urllib.request.urlopen(site["SiteUrl"], timeout=30) as page:
+        html = page.read().decode()
+    assert f'<meta name="api-url" content="{outputs(root, local, "raffle-dev-api")["ApiUrl"]}">' \
+        in html
     customers = outputs(root, local, "customers-dev-api")["CustomersUrl"]
     assert customers.startswith(f"{local.endpoint}/_aws/execute-api/")
     assert customers.endswith("/dev/customers")

@@ -1,9 +1,13 @@
 """What a deployed URL output is called on the local cloud.
 
 On AWS, `ApiUrl` names a custom domain and `CustomersUrl` an execute-api host; neither
-resolves here. The local cloud serves APIs at `<endpoint>/_aws/execute-api/<id>/<stage>`
-and distributions at `http://<id>.cloudfront.localhost:<port>` (browsers resolve
-`*.localhost` to this machine). The rewrite keeps the output's key and its path.
+resolves here. The local cloud serves APIs at `<endpoint>/_aws/execute-api/<id>/<stage>`.
+A site is given as its bucket, path-style, on `http://localhost:<port>`: the local cloud's
+CloudFront front door redirects to https (which it does not serve) and evaluates the
+bucket's TLS-only policy as if the origin fetch were plain http, so it refuses. The host
+`localhost` (not 127.0.0.1) keeps the page's origin different from the API's, so the
+browser really makes cross-origin requests, as it does on AWS. The rewrite keeps the
+output's key.
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ def _rewrite(cloud: Cloud, url, domains: dict) -> str | None:
         if mapping and path.startswith("/" + mapping):
             path = path[len(mapping) + 1:]
         return f"{endpoint}/_aws/execute-api/{api_id}/{stage}{path}"
-    label = target[1].split(".")[0]
+    _, bucket, index = target
     port = urllib.parse.urlparse(endpoint).port
-    return f"http://{label}.cloudfront.localhost:{port}{url.path or '/'}"
+    path = url.path.lstrip("/") or index
+    return f"http://localhost:{port}/{bucket}/{path}"
 
 
 def _domains(cloud: Cloud, stack: str, region: str) -> dict:
@@ -65,7 +70,8 @@ def _domains(cloud: Cloud, stack: str, region: str) -> dict:
                                    mapping.get("ApiMappingKey", ""))
         elif kind == "AWS::CloudFront::Distribution":
             config = cloud.client("cloudfront", region).get_distribution(Id=physical)
-            distribution = config["Distribution"]
-            for alias in distribution["DistributionConfig"].get("Aliases", {}).get("Items", []):
-                found[alias] = ("site", distribution["DomainName"])
+            settings = config["Distribution"]["DistributionConfig"]
+            origin = settings["Origins"]["Items"][0]["DomainName"].split(".s3.")[0]
+            for alias in settings.get("Aliases", {}).get("Items", []):
+                found[alias] = ("site", origin, settings.get("DefaultRootObject", ""))
     return found
