@@ -7,14 +7,13 @@ only when their bytes change; files of removed stages (and apps) disappear.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
-from contextlib import contextmanager
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-
-import dataclasses
 
 from .assets import Asset
 from .dump import to_json, to_yaml

@@ -123,7 +123,7 @@ def lint(jobs: list[LintJob], cache_path: str | None,
     misses = [j for j in jobs if j.key not in cache.entries]
     if misses:
         results = _run(misses, workers or min(2, os.cpu_count() or 1))
-        for job, result in zip(misses, results):
+        for job, result in zip(misses, results, strict=True):
             cache.entries[job.key] = result
         cache.dirty = True
     cache.save({j.key for j in jobs})

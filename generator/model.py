@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import BlueprintError, Mark, Problems, did_you_mean
 from .kinds import Kind, registry
-from .source import Map, Seq, Tag, load_file
+from .source import Map, Seq, load_file
 from .spec import Anything, At, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
 from .steps import StepType
 

@@ -220,7 +220,8 @@ def stage_order(stages: dict, edges: dict, problems: Problems) -> tuple[str, ...
                     heapq.heappush(ready, (stages[other].number, other))
     if len(order) < len(stages):
         cycle = _find_cycle({n: sorted(d) for n, d in waiting.items() if d})
-        uses = ", ".join(f"{a} uses {b} at {edges[a][b]}" for a, b in zip(cycle, cycle[1:]))
+        pairs = zip(cycle, cycle[1:], strict=False)
+        uses = ", ".join(f"{a} uses {b} at {edges[a][b]}" for a, b in pairs)
         problems.add(edges[cycle[0]][cycle[1]], "",
                      f"dependency cycle between stages: {' → '.join(cycle)} ({uses}); "
                      "a stage cannot use !Output of a stage that depends on it")

@@ -40,7 +40,7 @@ class At:
 
 def shown(value: Any) -> str:
     """How a wrong value is quoted back to the user."""
-    if isinstance(value, Map) or isinstance(value, dict):
+    if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, (Seq, list)):
         return "a list"

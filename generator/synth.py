@@ -9,7 +9,6 @@ assets. Builders stay small because everything shared lives here.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 

@@ -60,11 +60,12 @@ def project(workdir: Path) -> Path:
     return root
 
 
-def deploy(root: Path, cloud: LocalCloud, apps=None, options: Options = Options(yes=True),
+def deploy(root: Path, cloud: LocalCloud, apps=None, options: Options | None = None,
            env: str = "dev"):
     """Deploy from root's build/; return (outcome, console text, the Cloud used)."""
     out = io.StringIO()
     target = Cloud(Target.local_cloud(cloud.endpoint))
-    deployer = Deployer(str(root), target, Console(out), options, run_steps)
+    deployer = Deployer(str(root), target, Console(out), options or Options(yes=True),
+                        run_steps)
     outcome = deployer.run(load_stacks(str(root), env, apps))
     return outcome, out.getvalue(), target

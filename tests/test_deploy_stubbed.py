@@ -12,7 +12,7 @@ import io
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from generator.deploy.cloud import Cloud, Target
 from generator.deploy.manifest import StackSpec
@@ -26,7 +26,7 @@ TEMPLATE = b"Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n"
 SPEC = StackSpec("app", "dev", "table", NAME, REGION, TEMPLATE, (), {}, (), (), {"app": "x"},
                  ("T",))
 WANTED = stack_hash(TEMPLATE, {}, {"app": "x"})
-NOW = datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 24, tzinfo=datetime.UTC)
 
 
 def stack(status: str, tags: dict | None = None, outputs: list | None = None) -> dict:
@@ -52,16 +52,17 @@ class Scripted:
         self.cloud._clients[("cloudformation", REGION)] = client
         self.stub = Stubber(client)
 
-    def ok(self, method: str, response: dict | None = None) -> "Scripted":
+    def ok(self, method: str, response: dict | None = None) -> Scripted:
         self.stub.add_response(method, response or {}, None)
         return self
 
-    def missing(self, method: str = "describe_stacks") -> "Scripted":
+    def missing(self, method: str = "describe_stacks") -> Scripted:
         self.stub.add_client_error(method, "ValidationError",
                                    f"Stack with id {NAME} does not exist")
         return self
 
-    def run(self, options: Options = Options(yes=True)):
+    def run(self, options: Options | None = None):
+        options = options or Options(yes=True)
         out = io.StringIO()
         deployer = Deployer("/nonexistent", self.cloud, Console(out), options)
         with self.stub:

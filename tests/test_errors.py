@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from generator.kinds import registry
@@ -96,8 +95,8 @@ CASES = {
         f"{CODE}:5:22: undefined value 'domian' in {{{{ … }}}}; the environment defines: "
         "app, domain, env, region; did you mean 'domain'?"),
     "access level the kind lacks": (
-        {CODE: code_stage("    code: shop_worker\n"
-                          "    access:\n      - {resource: !Output data.TableArn, allow: [fly]}\n")},
+        {CODE: code_stage("    code: shop_worker\n    access:\n"
+                          "      - {resource: !Output data.TableArn, allow: [fly]}\n")},
         f"{CODE}:6:9: resources.Worker.access[0].allow: a table has no access level 'fly'; "
         "its levels are read, write, scan"),
     "action of another service": (

@@ -161,8 +161,9 @@ def test_fill_matches_what_apply_writes(store):
                                                      "AttributeType": "S"}])
     _fill(store, 1)
     filled = store.client.scan(TableName=TABLE)["Items"]
-    strip = lambda items: sorted(({k: v for k, v in i.items() if k != "entered_at"}
-                                  for i in items), key=lambda i: i["email"]["S"])
+    def strip(items):
+        return sorted(({k: v for k, v in i.items() if k != "entered_at"} for i in items),
+                      key=lambda i: i["email"]["S"])
     assert strip(written) == strip(filled)
 
 

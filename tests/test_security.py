@@ -24,7 +24,7 @@ def test_no_wildcard_actions_are_granted(path):
 
 @pytest.mark.parametrize("path", TEMPLATES)
 def test_no_broad_managed_policies(path):
-    for logical_id, body in resources(path, "AWS::IAM::Role").items():
+    for body in resources(path, "AWS::IAM::Role").values():
         for arn in body["Properties"].get("ManagedPolicyArns", []):
             assert "FullAccess" not in str(arn) and "Administrator" not in str(arn)
 
@@ -56,7 +56,7 @@ def test_no_resource_policy_allows_everyone(path):
 
 @pytest.mark.parametrize("path", TEMPLATES)
 def test_tables_are_encrypted_recoverable_and_retained(path):
-    for logical_id, body in resources(path, "AWS::DynamoDB::Table").items():
+    for body in resources(path, "AWS::DynamoDB::Table").values():
         props = body["Properties"]
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}

@@ -13,8 +13,9 @@ import os
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import GeneratorError
 from .models import Change, StackState
@@ -39,7 +40,7 @@ class Target:
         return self.endpoint is not None
 
     @classmethod
-    def local_cloud(cls, endpoint: str) -> "Target":
+    def local_cloud(cls, endpoint: str) -> Target:
         host = urllib.parse.urlparse(endpoint).hostname or ""
         if not _is_loopback(host):
             raise DeployError(f"refusing the local endpoint {endpoint}: it is not on this "
@@ -58,8 +59,9 @@ def _is_loopback(host: str) -> bool:
 
 CREDENTIAL_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                  "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL")
+                  "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                  "AWS_ENDPOINT_URL")
 
 
 def isolate_from_real_credentials() -> None:

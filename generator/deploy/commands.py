@@ -1,4 +1,8 @@
-"""CLI verbs of the deployer: deploy, plan, outputs, status, clean, local."""
+"""CLI verbs of the deployer: deploy, plan, outputs, status, clean, local.
+
+Only the argument parsers are built at start; each verb imports the deployer (and
+boto3) when it runs, so `synth` never pays for them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,6 @@ import os
 import sys
 
 from ..errors import GeneratorError
-from .afterdeploy import run_steps
-from .cloud import Cloud, DeployError, Target
-from .localurls import local_outputs
-from .manifest import load_stacks
-from .plan import stack_hash
-from .runner import Console, Deployer, Options
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
@@ -80,13 +78,19 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
                         help="the local cloud at this loopback URL (implies --local)")
 
 
-def make_cloud(args) -> Cloud:
+def make_cloud(args):
+    from .cloud import Cloud, Target
+
     if args.local or args.endpoint:
         return Cloud(Target.local_cloud(args.endpoint or LOCAL_ENDPOINT))
     return Cloud(Target())
 
 
-def _deployer(args, options: Options, out=sys.stdout) -> tuple[Deployer, list]:
+def _deployer(args, options, out=sys.stdout):
+    from .afterdeploy import run_steps
+    from .manifest import load_stacks
+    from .runner import Console, Deployer
+
     cloud = make_cloud(args)
     stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
     return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
@@ -104,6 +108,8 @@ def _finish(outcome) -> int:
 
 
 def _deploy(args) -> int:
+    from .runner import Options
+
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
                       allow_replace=frozenset(args.allow_replace), parallel=args.parallel)
     deployer, stacks = _deployer(args, options)
@@ -113,6 +119,8 @@ def _deploy(args) -> int:
 
 
 def _plan(args) -> int:
+    from .runner import Options
+
     deployer, stacks = _deployer(args, Options(plan_only=True))
     outcome = deployer.run(stacks)
     if args.markdown:
@@ -123,6 +131,9 @@ def _plan(args) -> int:
 
 
 def _outputs(args) -> int:
+    from .localurls import local_outputs
+    from .manifest import load_stacks
+
     cloud = make_cloud(args)
     found = {}
     for spec in load_stacks(args.root, args.env, args.app):
@@ -144,6 +155,11 @@ def _outputs(args) -> int:
 
 
 def _status(args) -> int:
+    from .cloud import DeployError
+    from .manifest import load_stacks
+    from .plan import stack_hash
+    from .runner import Console, Deployer, Options
+
     cloud = make_cloud(args)
     deployer = Deployer(args.root, cloud, Console(), Options(plan_only=True))
     for spec in load_stacks(args.root, args.env, args.app):
@@ -163,6 +179,8 @@ def _status(args) -> int:
 
 def _clean(args) -> int:
     from .clean import clean, purge
+    from .manifest import load_stacks
+    from .runner import Console
 
     cloud = make_cloud(args)
     console = Console()
@@ -203,7 +221,8 @@ def _local(args) -> int:
     if not os.path.exists(pid_file):
         print("no local cloud started here")
         return 0 if args.action == "status" else 0
-    pid, port = (int(x) for x in open(pid_file).read().split())
+    with open(pid_file) as handle:
+        pid, port = (int(x) for x in handle.read().split())
     if args.action == "status":
         print(f"pid {pid} on port {port}: {'up' if localcloud.healthy(port) else 'not answering'}")
         return 0

@@ -7,6 +7,7 @@ switched off: everything we start listens on loopback only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -88,8 +89,6 @@ def stop(pid: int, limit: float = 10.0) -> bool:
         except ProcessLookupError:
             return True
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True

@@ -7,8 +7,8 @@ from typing import Any
 
 from troposphere import dynamodb
 
-from ..spec import Bool, Int, ListOf, MapOf, Str, Struct, Value, field
 from ..cfn import sub
+from ..spec import Bool, Int, ListOf, MapOf, Str, Struct, Value, field
 from . import Kind
 
 KEY = MapOf(Str(choices=("S", "N", "B")), Str(r"[A-Za-z0-9_.-]{1,255}",

@@ -15,8 +15,7 @@ from awacs.aws import Condition, Principal, StringEquals
 from troposphere import cloudfront as cf
 from troposphere import s3
 
-from ..awsparts import CLOUDFRONT_ZONE_ID, alias_records, deny_insecure_transport, \
-    private_bucket
+from ..awsparts import CLOUDFRONT_ZONE_ID, alias_records, deny_insecure_transport, private_bucket
 from ..cfn import get_att, ref, sub
 from ..iam import allow, document
 from ..spec import Bool, Int, Str, Value, field

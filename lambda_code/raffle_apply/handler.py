@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from raffle_common.entries import shared_store, AlreadyEntered, Store
+from raffle_common.entries import AlreadyEntered, Store, shared_store
 from raffle_common.http import HttpError, handle, json_body
 
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"

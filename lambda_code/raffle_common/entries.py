@@ -7,7 +7,7 @@ import random
 import time
 from dataclasses import dataclass
 
-_shared: "Store | None" = None
+_shared: Store | None = None
 COUNTER = "#counter"
 TICKET = "ticket#"
 RETRIES = 40
@@ -29,7 +29,7 @@ class Store:
     table: str
 
     @classmethod
-    def from_environment(cls) -> "Store":
+    def from_environment(cls) -> Store:
         import boto3
 
         return cls(boto3.client("dynamodb"), os.environ["TABLE_NAME"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_BODY = 4096
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}

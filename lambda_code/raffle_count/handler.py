@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from raffle_common.entries import shared_store, Store
+from raffle_common.entries import Store, shared_store
 from raffle_common.http import handle
-
 
 
 def handler(event: dict, context: Any, store: Store | None = None) -> dict:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from raffle_common.entries import shared_store, NoEntries, Store
+from raffle_common.entries import NoEntries, Store, shared_store
 from raffle_common.http import HttpError, handle
-
 
 
 def draw(store: Store, choose: Callable[[int], int] = secrets.randbelow) -> tuple[int, dict]:
