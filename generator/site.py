@@ -1,7 +1,9 @@
 """Site rendering: a folder of static files, HTML rendered with Jinja2 and stack outputs.
 
 HTML files are Jinja2 templates (autoescaped, StrictUndefined: a value the page needs but
-was not given is an error, not an empty string); other files are copied as they are.
+was not given is an error, not an empty string); files whose name starts with `_` are
+layouts and partials they extend or include, and are not published. Other files are
+copied as they are.
 Each file carries its content type and cache headers: pages revalidate, assets may be
 cached briefly. Rendering is deterministic, so the deployer can compare hashes and only
 upload (and invalidate) what changed.
@@ -48,7 +50,7 @@ def render_site(folder: str, values: dict) -> list[SiteFile]:
     for directory, dirs, names in os.walk(folder):
         dirs.sort()
         for name in sorted(names):
-            if name.startswith("."):
+            if name.startswith((".", "_")):
                 continue
             key = os.path.relpath(os.path.join(directory, name), folder).replace(os.sep, "/")
             files.append(_file(env, folder, key, values))

@@ -71,6 +71,15 @@ class Scripted:
         return outcome, out.getvalue()
 
 
+def updating(answer: dict) -> Scripted:
+    """A stack deployed from an older build, up to the change set's description."""
+    return (Scripted()
+            .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+            .ok("list_change_sets", {"Summaries": []})
+            .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+            .ok("describe_change_set", answer))
+
+
 def change_set(status="CREATE_COMPLETE", reason="", changes=None) -> dict:
     return {"Status": status, "StatusReason": reason, "ChangeSetName": "cs",
             "Changes": changes or [{"Type": "Resource", "ResourceChange": {
@@ -106,11 +115,7 @@ def test_rollback_complete_stack_is_deleted_and_created_again():
     "create a change set.",
     "No updates are to be performed."])
 def test_empty_change_set_is_a_successful_no_op(reason):
-    script = (Scripted()
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
-              .ok("list_change_sets", {"Summaries": []})
-              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
-              .ok("describe_change_set", change_set("FAILED", reason, changes=[]))
+    script = (updating(change_set("FAILED", reason, changes=[]))
               .ok("delete_change_set")
               .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"})))
     outcome, out = script.run()
@@ -119,13 +124,8 @@ def test_empty_change_set_is_a_successful_no_op(reason):
 
 
 def test_other_change_set_failures_are_reported_not_swallowed():
-    script = (Scripted()
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
-              .ok("list_change_sets", {"Summaries": []})
-              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
-              .ok("describe_change_set", change_set("FAILED", "Parameters: [X] must have "
-                                                              "values", changes=[]))
-              .ok("delete_change_set"))
+    script = updating(change_set("FAILED", "Parameters: [X] must have values", changes=[]))
+    script.ok("delete_change_set")
     outcome, _ = script.run()
     assert "CloudFormation refused the change set: Parameters: [X] must have values" in \
         outcome.failures[NAME]
@@ -146,15 +146,10 @@ def replacement():
                                                        "Name": "KeySchema"}}]}}])
 
 
-def _up_to_change_set(script: Scripted) -> Scripted:
-    return (script.ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
-            .ok("list_change_sets", {"Summaries": []})
-            .ok("create_change_set", {"Id": "cs", "StackId": "id"})
-            .ok("describe_change_set", replacement()))
 
 
 def test_replacing_a_table_is_blocked_without_consent():
-    script = _up_to_change_set(Scripted())
+    script = updating(replacement())
     outcome, out = script.run(Options(yes=True))
     assert "replaces T (AWS::DynamoDB::Table), which holds data that would be lost; nothing " \
            "was executed" in outcome.failures[NAME]
@@ -164,7 +159,7 @@ def test_replacing_a_table_is_blocked_without_consent():
 
 
 def test_replacement_goes_ahead_with_allow_replace():
-    script = (_up_to_change_set(Scripted())
+    script = (updating(replacement())
               .ok("describe_stack_events", {"StackEvents": []})
               .ok("execute_change_set")
               .ok("describe_stack_events", {"StackEvents": []})
@@ -188,11 +183,7 @@ def test_without_a_terminal_or_yes_nothing_is_executed():
 
 
 def test_failed_update_names_the_first_failing_resource_and_what_to_do():
-    script = (Scripted()
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
-              .ok("list_change_sets", {"Summaries": []})
-              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
-              .ok("describe_change_set", change_set())
+    script = (updating(change_set())
               .ok("describe_stack_events", {"StackEvents": []})
               .ok("execute_change_set")
               .ok("describe_stack_events", {"StackEvents": [
@@ -219,7 +210,7 @@ def test_waits_have_a_limit():
 
 def test_interactive_consent_needs_the_logical_id_typed():
     answers = iter(["yes"])          # not the logical id: refused
-    script = _up_to_change_set(Scripted()).ok("delete_change_set")
+    script = updating(replacement()).ok("delete_change_set")
     out = io.StringIO()
     deployer = Deployer("/x", script.cloud, Console(out, ask=lambda q: next(answers)),
                         Options(interactive=True))
@@ -234,7 +225,7 @@ def test_interactive_consent_needs_the_logical_id_typed():
 def test_interactive_consent_with_the_logical_id_then_yes_executes():
     questions = []
     answers = iter(["T", "y"])
-    script = (_up_to_change_set(Scripted())
+    script = (updating(replacement())
               .ok("describe_stack_events", {"StackEvents": []})
               .ok("execute_change_set")
               .ok("describe_stack_events", {"StackEvents": []})

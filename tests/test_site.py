@@ -64,6 +64,11 @@ def test_every_input_has_a_label_and_nothing_is_third_party(pages):
         assert 'name="viewport"' in pages[key].body.decode()
 
 
+def test_layouts_are_not_published(pages):
+    assert sorted(pages) == ["apply.html", "draw.html", "raffle.js", "style.css"]
+    assert "{%" not in pages["draw.html"].body.decode()
+
+
 def test_content_types_and_cache_headers(pages):
     assert pages["apply.html"].content_type == "text/html; charset=utf-8"
     assert pages["apply.html"].cache_control == "no-cache"
