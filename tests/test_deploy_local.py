@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from generator.build import synth
-from generator.deploy.clean import clean
+from generator.deploy.clean import clean, purge
 from generator.deploy.cloud import Cloud, Target
 from generator.deploy.localurls import local_outputs
 from generator.deploy.manifest import load_stacks
@@ -187,6 +187,33 @@ def test_a_failed_create_ends_cleanly_and_a_rerun_converges(first, root, local):
     assert "ROLLBACK_COMPLETE: it holds nothing, so it is deleted and created again" in text
 
 
+def test_a_template_over_51200_bytes_goes_through_the_asset_bucket(first, root, local):
+    padding = "".join(f"      Key{i:04d}: {'x' * 40}\n" for i in range(1100))
+    write_files(root, {
+        "blueprints/big/app.yaml": "version: 1\nname: big\nenvironments:\n"
+                                   "  dev: {region: eu-west-1}\n",
+        "blueprints/big/01-big.yaml": "resources:\n  Queue:\n    kind: raw\n"
+                                      "    type: AWS::SQS::Queue\n    properties:\n"
+                                      "      Tags:\n        - {Key: size, Value: big}\n"
+                                      "  Meta:\n    kind: raw\n    type: AWS::SSM::Parameter\n"
+                                      "    properties:\n      Type: String\n"
+                                      "      Value: padded\n      Tags:\n" + padding})
+    synth(str(root), cache_path=None, run_lint=False)
+    assert (root / "build/dev/big/01-big.yaml").stat().st_size > 51_200
+    outcome, _, cloud = deploy(root, local, apps=["big"])
+    assert outcome.results == {"blueprint-assets@eu-west-1": "unchanged",
+                               "big-dev-big": "created"}
+    assert "PutObject" in cloud.writes
+
+
+def test_status_says_which_stacks_are_current(first, root, local, cli):
+    run = cli(root, "status", "--endpoint", local.endpoint, "--app", "raffle")
+    assert run.code == 0
+    lines = {line.split()[0]: line for line in run.out.splitlines()}
+    assert "CREATE_COMPLETE" in lines["raffle-dev-table"]
+    assert lines["raffle-dev-table"].rstrip().endswith("current")
+
+
 def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, local):
     cloud = Cloud(Target.local_cloud(local.endpoint))
     said = []
@@ -205,3 +232,7 @@ def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, loc
     table = next(k for k in kept if k.logical_id == "Entries")
     assert table.how_to_delete == "aws dynamodb delete-table --table-name " \
                                   "dynamodb-table-lottery --region eu-west-1"
+
+    purge(cloud, [table], lambda stack, message: said.append((stack, message)))
+    assert "dynamodb-table-lottery" not in dynamodb.list_tables()["TableNames"]
+    assert "DA_Serverless" in dynamodb.list_tables()["TableNames"]

@@ -242,3 +242,23 @@ def test_interactive_consent_with_the_logical_id_then_yes_executes():
         outcome = deployer.run([SPEC])
     assert outcome.results == {NAME: "updated"}
     assert "type T to allow it" in questions[0] and "execute this change set?" in questions[1]
+
+
+def test_a_change_set_left_by_an_earlier_run_is_deleted_first():
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+              .ok("list_change_sets", {"Summaries": [
+                  {"ChangeSetName": "bp-0123456789ab-1700000000", "ExecutionStatus":
+                   "AVAILABLE", "Status": "CREATE_COMPLETE"},
+                  {"ChangeSetName": "someone-elses", "ExecutionStatus": "AVAILABLE",
+                   "Status": "CREATE_COMPLETE"}]})
+              .ok("delete_change_set")
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set("FAILED", "No updates are to be "
+                                                              "performed.", changes=[]))
+              .ok("delete_change_set")
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"})))
+    outcome, out = script.run()
+    assert "deleting a change set left by an earlier run: bp-0123456789ab-1700000000" in out
+    assert "someone-elses" not in out
+    assert script.cloud.writes == ["DeleteChangeSet", "CreateChangeSet", "DeleteChangeSet"]
