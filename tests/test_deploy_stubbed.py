@@ -7,6 +7,7 @@ CloudFormation's answers exactly as AWS gives them and check what the deployer d
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 
@@ -14,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from generator.deploy.cloud import Cloud, Target
+from generator.deploy.cloud import Cloud, DeployError, Target
 from generator.deploy.manifest import StackSpec
 from generator.deploy.models import HASH_TAG
 from generator.deploy.plan import stack_hash
@@ -262,3 +263,21 @@ def test_a_change_set_left_by_an_earlier_run_is_deleted_first():
     assert "deleting a change set left by an earlier run: bp-0123456789ab-1700000000" in out
     assert "someone-elses" not in out
     assert script.cloud.writes == ["DeleteChangeSet", "CreateChangeSet", "DeleteChangeSet"]
+
+
+def test_an_environment_pinned_to_another_account_is_refused_before_any_call():
+    cloud = Cloud(Target(), sleep=lambda s: None)
+    sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x",
+                       aws_secret_access_key="x")
+    sts.meta.events.register("before-parameter-build", cloud._record)
+    cloud._clients[("sts", REGION)] = sts
+    pinned = dataclasses.replace(SPEC, account="111111111111")
+    with Stubber(sts) as stub:
+        stub.add_response("get_caller_identity", {"Account": "222222222222",
+                                                  "Arn": "arn:aws:iam::222222222222:user/x",
+                                                  "UserId": "x"})
+        with pytest.raises(DeployError, match="these credentials are for account "
+                                              "222222222222, but the environment is pinned "
+                                              "to 111111111111"):
+            Deployer("/x", cloud, Console(io.StringIO()), Options(yes=True)).run([pinned])
+    assert cloud.calls == ["GetCallerIdentity"]

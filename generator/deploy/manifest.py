@@ -26,6 +26,7 @@ class StackSpec:
     after_deploy: tuple[dict, ...]
     tags: dict
     data_holding: tuple[str, ...]
+    account: str | None = None
 
 
 def load_stacks(root: str, env: str, apps: list[str] | None,
@@ -71,5 +72,5 @@ def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
         stacks.append(StackSpec(app, env, entry["stage"], entry["stack_name"], entry["region"],
                                 template, tuple(entry["depends_on"]), entry["parameters"],
                                 tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
-                                tuple(entry.get("data_holding", []))))
+                                tuple(entry.get("data_holding", [])), manifest.get("account")))
     return stacks

@@ -84,6 +84,7 @@ class Deployer:
 
     # -- scheduling -----------------------------------------------------------------
     def run(self, stacks: list[StackSpec]) -> Outcome:
+        self._check_account(stacks)
         nodes = self._with_bootstrap(stacks)
         self._regions = {s.name: s.region for s in stacks}
         done: set[str] = set()
@@ -115,6 +116,19 @@ class Deployer:
                         self.outcome.results[key] = "failed"
                         self.console.say(key, f"FAILED: {exc}")
         return self.outcome
+
+    def _check_account(self, stacks: list[StackSpec]) -> None:
+        """An environment pinned to an account (app.yaml `account:`) deploys nowhere else."""
+        wanted = {s.account for s in stacks if s.account}
+        if not wanted or self.cloud.target.local:
+            return
+        region = stacks[0].region
+        actual = self.cloud.client("sts", region).get_caller_identity()["Account"]
+        if wanted != {actual}:
+            raise DeployError(f"these credentials are for account {actual}, but the "
+                              f"environment is pinned to {', '.join(sorted(wanted))} "
+                              "(app.yaml `account:`); nothing was changed. Use credentials "
+                              "for that account")
 
     def _with_bootstrap(self, stacks: list[StackSpec]) -> dict[str, StackSpec]:
         nodes: dict[str, StackSpec] = {}
