@@ -236,3 +236,14 @@ def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, loc
     purge(cloud, [table], lambda stack, message: said.append((stack, message)))
     assert "dynamodb-table-lottery" not in dynamodb.list_tables()["TableNames"]
     assert "DA_Serverless" in dynamodb.list_tables()["TableNames"]
+
+
+def test_clean_without_a_terminal_or_yes_deletes_nothing(first, root, local, cli):
+    run = cli(root, "clean", "--endpoint", local.endpoint, "--app", "big")
+    assert run.code == 1
+    assert "clean deletes stacks: confirm in a terminal, or add --yes" in run.err
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    assert cloud.stack("big-dev-big", "eu-west-1") is not None
+    run = cli(root, "clean", "--endpoint", local.endpoint, "--app", "big", "--yes")
+    assert run.code == 0 and "[big-dev-big] deleted" in run.out
+    assert cloud.stack("big-dev-big", "eu-west-1") is None

@@ -58,7 +58,8 @@ def add_verbs(verbs) -> None:
     _target_args(clean)
     clean.add_argument("--purge", action="store_true",
                        help="also delete retained data (asks first; --yes to skip asking)")
-    clean.add_argument("--yes", action="store_true", help="do not ask")
+    clean.add_argument("--yes", action="store_true",
+                       help="do not ask (needed when there is no terminal)")
     clean.set_defaults(run=_clean)
 
     local = verbs.add_parser("local", help="start or stop the local cloud (MiniStack)",
@@ -86,7 +87,7 @@ def make_cloud(args):
     return Cloud(Target())
 
 
-def _deployer(args, options, out=sys.stdout):
+def _deployer(args, options, out=None):
     from .afterdeploy import run_steps
     from .manifest import load_stacks
     from .runner import Console, Deployer
@@ -144,6 +145,8 @@ def _outputs(args) -> int:
         if cloud.target.local:
             outputs = local_outputs(cloud, spec.name, spec.region, outputs)
         found[spec.name] = dict(sorted(outputs.items()))
+    if not found:
+        print(f"no stack of {args.env} is deployed", file=sys.stderr)
     if args.json:
         print(json.dumps(found, indent=2, sort_keys=True))
     else:
@@ -185,7 +188,14 @@ def _clean(args) -> int:
     cloud = make_cloud(args)
     console = Console()
     stacks = load_stacks(args.root, args.env, args.app)
-    kept = clean(cloud, stacks, console.say)
+    present = [s for s in stacks if cloud.stack(s.name, s.region) is not None]
+    if not present:
+        print(f"nothing to clean: no stack of {args.env} is deployed")
+        return 0
+    if not _confirmed(args, f"delete {len(present)} stack(s): "
+                            f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
+        return 1
+    kept = clean(cloud, present, console.say)
     if not kept:
         return 0
     print("kept (data-holding resources are retained):")
@@ -203,6 +213,18 @@ def _clean(args) -> int:
                 return 1
         purge(cloud, kept, console.say)
     return 0
+
+
+def _confirmed(args, question: str) -> bool:
+    """--yes, or a yes typed at a terminal; without a terminal, refuse."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise GeneratorError("clean deletes stacks: confirm in a terminal, or add --yes")
+    if input(question).strip().lower() in ("y", "yes"):
+        return True
+    print("not confirmed; nothing deleted")
+    return False
 
 
 def _local(args) -> int:

@@ -57,8 +57,12 @@ class MissingDependency(DeployError):
 class Console:
     """Thread-safe progress lines, one prefix per stack, and serialized questions."""
 
-    def __init__(self, out=sys.stdout, ask: Callable[[str], str] | None = None) -> None:
-        self.out, self._ask, self._lock = out, ask, threading.Lock()
+    def __init__(self, out=None, ask: Callable[[str], str] | None = None) -> None:
+        self._out, self._ask, self._lock = out, ask, threading.Lock()
+
+    @property
+    def out(self):
+        return self._out or sys.stdout
 
     def say(self, stack: str, message: str) -> None:
         with self._lock:
