@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BlueprintError, Mark, Problems, did_you_mean
+from .errors import BlueprintError, GeneratorError, Mark, Problems, did_you_mean
 from .kinds import Kind, registry
 from .source import Map, Seq, load_file
 from .spec import Anything, At, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
@@ -206,7 +206,8 @@ def discover(root: str) -> list[str]:
     """App folders under blueprints/, sorted."""
     base = os.path.join(root, "blueprints")
     if not os.path.isdir(base):
-        raise BlueprintError([])
+        raise GeneratorError(f"no blueprints/ folder in {os.path.abspath(root)}; run this in "
+                             "the project folder, or pass --root")
     return sorted(d for d in os.listdir(base)
                   if os.path.isfile(os.path.join(base, d, "app.yaml")))
 

@@ -53,3 +53,22 @@ def test_module_entry_point_runs(mini):
                            "--quiet"], capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout.startswith("synth: 2 template(s)")
+
+
+def test_no_blueprints_folder_says_where_it_looked(tmp_path, cli):
+    run = cli(tmp_path, "synth")
+    assert run.code == 1
+    assert f"no blueprints/ folder in {tmp_path}; run this in the project folder" in run.err
+
+
+def test_an_internal_error_is_not_blamed_on_the_blueprints(mini, cli, monkeypatch):
+    import generator.build
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(generator.build, "synth", broken)
+    run = cli(mini, "synth")
+    assert run.code == 2
+    assert "internal error (a bug in the generator, not in your blueprints)" in run.err
+    assert "Traceback" not in run.err
