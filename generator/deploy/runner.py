@@ -46,7 +46,13 @@ class Outcome:
 
     results: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, dict] = field(default_factory=dict)
-    markdown: list[str] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    @property
+    def markdown(self) -> list[str]:
+        """The plan as Markdown, in deploy order whatever order stacks finished in."""
+        return [line for key in self.order for line in self.sections.get(key, [])]
     failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,6 +96,7 @@ class Deployer:
     def run(self, stacks: list[StackSpec]) -> Outcome:
         self._check_account(stacks)
         nodes = self._with_bootstrap(stacks)
+        self.outcome.order = list(nodes)
         self._regions = {s.name: s.region for s in stacks}
         done: set[str] = set()
         failed: set[str] = set()
@@ -156,7 +163,8 @@ class Deployer:
                 raise
             self.console.say(key, f"cannot be planned yet: {exc}")
             self.outcome.results[key] = "waits for a dependency"
-            self.outcome.markdown += [f"### {spec.name}", "", f"Cannot be planned yet: {exc}", ""]
+            self.outcome.sections[key] = [f"### {spec.name}", "",
+                                          f"Cannot be planned yet: {exc}", ""]
             return
         wanted = stack_hash(spec.template, parameters, spec.tags)
         state = self.cloud.stack(spec.name, spec.region)
@@ -166,7 +174,7 @@ class Deployer:
         if decision.action == "skip":
             self.console.say(key, "unchanged")
             self.outcome.results[key] = "unchanged"
-            self.outcome.markdown += [f"### {spec.name}", "", "Unchanged.", ""]
+            self.outcome.sections[key] = [f"### {spec.name}", "", "Unchanged.", ""]
         else:
             if decision.action == "recreate":
                 self._recreate(key, spec)
@@ -206,7 +214,7 @@ class Deployer:
             return self._failed_change_set(key, spec, name, reason, kind)
         self.console.lines([f"[{key}] change set ({kind.lower()}):",
                             *change_table(spec.name, changes)])
-        self.outcome.markdown += change_markdown(spec.name, changes)
+        self.outcome.sections[key] = change_markdown(spec.name, changes)
         if self.options.plan_only or not self._consent(key, spec, changes):
             self.cloud.delete_change_set(spec.name, spec.region, name)
             if kind == "CREATE":   # the empty REVIEW_IN_PROGRESS stack the change set made
@@ -221,7 +229,7 @@ class Deployer:
         if any(r in reason for r in EMPTY_REASONS):
             self.console.say(key, "no changes")
             self.outcome.results[key] = "no changes"
-            self.outcome.markdown += [f"### {spec.name}", "", "No changes.", ""]
+            self.outcome.sections[key] = [f"### {spec.name}", "", "No changes.", ""]
             return self.cloud.stack(spec.name, spec.region)
         if kind == "CREATE":
             self.cloud.delete_stack(spec.name, spec.region)
