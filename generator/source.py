@@ -103,22 +103,16 @@ class _Loader(_BaseLoader):
         if isinstance(node, yaml.ScalarNode):
             value = self.construct_scalar(node)
         elif isinstance(node, yaml.SequenceNode):
-            value = list(self.construct_yaml_seq_now(node))
+            value = self._now(self.construct_yaml_seq(node))
         else:
-            value = self.construct_mapping_now(node)
+            value = self._now(self.construct_yaml_map(node))
         return Tag(name, value, _mark(self.source_file, node.start_mark))
 
-    def construct_yaml_seq_now(self, node):
-        gen = self.construct_yaml_seq(node)
-        data = next(gen)
-        for _ in gen:
-            pass
-        return data
-
-    def construct_mapping_now(self, node):
-        gen = self.construct_yaml_map(node)
-        data = next(gen)
-        for _ in gen:
+    @staticmethod
+    def _now(steps):
+        """Run a two-step constructor to the end (a tag's value is needed at once)."""
+        data = next(steps)
+        for _ in steps:
             pass
         return data
 

@@ -159,13 +159,17 @@ def test_replacing_a_table_is_blocked_without_consent():
     assert "Modify  T           AWS::DynamoDB::Table  True     KeySchema" in out
 
 
+def executes(script: Scripted) -> Scripted:
+    """The change set runs and the update completes."""
+    return (script.ok("describe_stack_events", {"StackEvents": []})
+            .ok("execute_change_set")
+            .ok("describe_stack_events", {"StackEvents": []})
+            .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
+            .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED})))
+
+
 def test_replacement_goes_ahead_with_allow_replace():
-    script = (updating(replacement())
-              .ok("describe_stack_events", {"StackEvents": []})
-              .ok("execute_change_set")
-              .ok("describe_stack_events", {"StackEvents": []})
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED})))
+    script = executes(updating(replacement()))
     outcome, _ = script.run(Options(yes=True, allow_replace=frozenset({"T"})))
     assert outcome.results == {NAME: "updated"}
 
@@ -226,12 +230,7 @@ def test_interactive_consent_needs_the_logical_id_typed():
 def test_interactive_consent_with_the_logical_id_then_yes_executes():
     questions = []
     answers = iter(["T", "y"])
-    script = (updating(replacement())
-              .ok("describe_stack_events", {"StackEvents": []})
-              .ok("execute_change_set")
-              .ok("describe_stack_events", {"StackEvents": []})
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
-              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED})))
+    script = executes(updating(replacement()))
 
     def ask(question: str) -> str:
         questions.append(question)
