@@ -72,6 +72,12 @@ def test_replacing_or_removing_data_is_blocked():
     assert checks.blocked_unless_allowed(frozenset({"Entries"})) == (BUCKET_REMOVED,)
 
 
+def test_a_resource_the_blueprint_marks_as_data_is_blocked_too():
+    database = Change("Modify", "Db", "AWS::Neptune::DBCluster", "True", ("DBClusterIdentifier",))
+    assert gate([database]).blocked == ()
+    assert gate([database], frozenset({"Db"})).blocked == (database,)
+
+
 def test_new_or_widened_permissions_are_listed():
     checks = gate([ROLE_CHANGED, KEY_POLICY, KEY_DESCRIPTION, FUNCTION,
                    Change("Add", "InvokePermission", "AWS::Lambda::Permission", "")])

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DATA_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key",
-                        "AWS::Logs::LogGroup", "AWS::SSM::Parameter"})
+DATA_TYPES = frozenset({
+    "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket", "AWS::KMS::Key",
+    "AWS::Logs::LogGroup", "AWS::SSM::Parameter", "AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
+    "AWS::EFS::FileSystem", "AWS::SecretsManager::Secret", "AWS::SQS::Queue",
+    "AWS::Kinesis::Stream", "AWS::OpenSearchService::Domain", "AWS::ECR::Repository",
+    "AWS::Backup::BackupVault", "AWS::Cognito::UserPool"})
 SECURITY_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy",
                             "AWS::IAM::ManagedPolicy", "AWS::IAM::User", "AWS::IAM::Group",
                             "AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::Lambda::Permission",

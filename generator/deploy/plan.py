@@ -51,9 +51,13 @@ def decide(stack: str, region: str, state: StackState | None, wanted_hash: str) 
     return Decision(stack, "update", "changed" if state.deployed_hash else "no hash tag yet")
 
 
-def gate(changes: list[Change]) -> Gate:
-    """Which changes need consent: lost data, and new or wider permissions."""
-    return Gate(blocked=tuple(c for c in changes if c.holds_data and c.destroys),
+def gate(changes: list[Change], data_ids: frozenset[str] = frozenset()) -> Gate:
+    """Which changes need consent: lost data, and new or wider permissions.
+
+    Data is what a data-holding type holds, or what the blueprint marked as holding data
+    (`data_holding: true` on a `raw` resource, listed in the manifest)."""
+    return Gate(blocked=tuple(c for c in changes
+                              if (c.holds_data or c.logical_id in data_ids) and c.destroys),
                 security=tuple(c for c in changes if c.is_security))
 
 

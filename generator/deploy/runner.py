@@ -236,7 +236,7 @@ class Deployer:
         raise DeployError(f"CloudFormation refused the change set: {reason}")
 
     def _consent(self, key: str, spec: StackSpec, changes: list[Change]) -> bool:
-        checks = gate(changes)
+        checks = gate(changes, frozenset(spec.data_holding))
         blocked = checks.blocked_unless_allowed(self.options.allow_replace)
         if checks.security:
             self.console.lines([f"[{key}] security changes (new or changed permissions):"]
