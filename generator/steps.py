@@ -16,7 +16,8 @@ from .errors import did_you_mean
 from .source import Map
 from .spec import At, MapOf, Str, Struct, Type, Value, field
 
-PATH = Str(r"[A-Za-z0-9_./-]+", "a path relative to the project folder")
+PATH = Str(r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_./-]+",
+           "a path inside the project folder (no leading / and no ..)")
 
 
 @dataclass(frozen=True)

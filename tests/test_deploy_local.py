@@ -187,6 +187,16 @@ def test_a_failed_create_ends_cleanly_and_a_rerun_converges(first, root, local):
     assert "ROLLBACK_COMPLETE: it holds nothing, so it is deleted and created again" in text
 
 
+def test_status_names_a_deployed_stack_whose_stage_was_removed(first, root, local, cli):
+    (root / "blueprints/faulty/02-user.yaml").unlink()
+    synth(str(root), cache_path=None, run_lint=False)
+    run = cli(root, "status", "--endpoint", local.endpoint, "--app", "faulty")
+    assert run.code == 0
+    assert "faulty-dev-user" in run.out and "not in build/ (its stage was removed?)" in run.out
+    assert "aws cloudformation delete-stack --stack-name faulty-dev-user --region " \
+           "eu-west-1" in run.out
+
+
 def test_a_template_over_51200_bytes_goes_through_the_asset_bucket(first, root, local):
     padding = "".join(f"      Key{i:04d}: {'x' * 40}\n" for i in range(1100))
     write_files(root, {
@@ -247,3 +257,19 @@ def test_clean_without_a_terminal_or_yes_deletes_nothing(first, root, local, cli
     run = cli(root, "clean", "--endpoint", local.endpoint, "--app", "big", "--yes")
     assert run.code == 0 and "[big-dev-big] deleted" in run.out
     assert cloud.stack("big-dev-big", "eu-west-1") is None
+
+
+def test_local_up_and_down_by_pid(tmp_path, cli):
+    from generator.deploy import localcloud
+
+    port = localcloud.free_port()
+    run = cli(tmp_path, "local", "up", "--port", str(port))
+    assert run.code == 0 and f"local cloud up at http://127.0.0.1:{port}" in run.out
+    assert localcloud.healthy(port)
+    pid = int((tmp_path / ".cache/localcloud/pid").read_text().split()[0])
+    again = cli(tmp_path, "local", "up", "--port", str(port))
+    assert again.code == 1 and "something already answers" in again.err
+    down = cli(tmp_path, "local", "down")
+    assert down.code == 0 and f"local cloud stopped (pid {pid})" in down.out
+    assert not localcloud.healthy(port)
+    assert not (tmp_path / ".cache/localcloud/pid").exists()

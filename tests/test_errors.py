@@ -132,6 +132,11 @@ CASES = {
         {APP: "version: 1\nname: shop\nenvironments:\n  dev: {region: europe}\n"},
         f"{APP}:4:17: environments.dev.region: expected an AWS region such as "
         "eu-west-1, got 'europe'"),
+    "after-deploy file outside the project": (
+        {CODE: code_stage("    code: shop_worker\nafter_deploy:\n  - upload_file:\n"
+                          "      {file: ../../etc/passwd, bucket: b, key: k}\n")},
+        f"{CODE}:7:14: after_deploy[0].upload_file.file: expected a path inside the project "
+        "folder (no leading / and no ..), got '../../etc/passwd'"),
     "empty resources": (
         {CODE: "description: nothing yet\nresources: {}\n"},
         f"{CODE}:2:12: resources: expected at least 1 entries, got 0"),

@@ -153,6 +153,18 @@ class Cloud:
             {t["Key"]: t["Value"] for t in stack.get("Tags", [])},
             {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])})
 
+    def tagged_stacks(self, region: str, tags: dict[str, str]) -> list[StackState]:
+        """Every live stack in a region carrying all of these tags."""
+        cfn = self.client("cloudformation", region)
+        found = []
+        for page in cfn.get_paginator("describe_stacks").paginate():
+            for stack in page["Stacks"]:
+                have = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+                if all(have.get(k) == v for k, v in tags.items()) and \
+                        stack["StackStatus"] != "DELETE_COMPLETE":
+                    found.append(StackState(stack["StackName"], stack["StackStatus"], have))
+        return found
+
     def resources(self, name: str, region: str) -> list[dict]:
         cfn = self.client("cloudformation", region)
         pages = cfn.get_paginator("list_stack_resources").paginate(StackName=name)

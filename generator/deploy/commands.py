@@ -165,7 +165,8 @@ def _status(args) -> int:
 
     cloud = make_cloud(args)
     deployer = Deployer(args.root, cloud, Console(), Options(plan_only=True))
-    for spec in load_stacks(args.root, args.env, args.app):
+    stacks = load_stacks(args.root, args.env, args.app)
+    for spec in stacks:
         state = cloud.stack(spec.name, spec.region)
         if state is None:
             print(f"  {spec.name:<34} not deployed")
@@ -177,7 +178,21 @@ def _status(args) -> int:
             current = "cannot tell (a dependency is missing)"
         deployer._states[spec.name] = state
         print(f"  {spec.name:<34} {state.status:<26} {current}")
+    _orphans(cloud, stacks, args.env)
     return 0
+
+
+def _orphans(cloud, stacks, env: str) -> None:
+    """Deployed stacks of these apps whose stage is no longer in build/."""
+    known = {s.name for s in stacks}
+    for region in sorted({s.region for s in stacks}):
+        for app in sorted({s.app for s in stacks}):
+            for state in cloud.tagged_stacks(region, {"blueprint:app": app,
+                                                      "blueprint:env": env}):
+                if state.name not in known:
+                    print(f"  {state.name:<34} {state.status:<26} not in build/ (its stage "
+                          f"was removed?); delete it with: aws cloudformation delete-stack "
+                          f"--stack-name {state.name} --region {region}")
 
 
 def _clean(args) -> int:
