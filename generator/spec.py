@@ -102,7 +102,9 @@ class Str(Type):
         if self.choices:
             out["enum"] = list(self.choices)
         if self.pattern:
-            out["pattern"] = "^(?:" + self.pattern.pattern + ")$"
+            # Blueprints are Jinja2 templates: an editor sees `api.{{ domain }}` before it
+            # is rendered, so a value with `{{` passes (the loader checks it rendered).
+            out["pattern"] = "^(?:" + self.pattern.pattern + r")$|\{\{"
         if self.max_len:
             out["maxLength"] = self.max_len
         return out

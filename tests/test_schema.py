@@ -49,11 +49,19 @@ def test_shipped_blueprints_validate(path, validator):
     assert list(validator.iter_errors(_plain(data))) == []
 
 
+@pytest.mark.parametrize("path", _blueprints(), ids=str)
+def test_shipped_blueprints_validate_as_an_editor_sees_them_unrendered(path, validator):
+    data = load_file(str(REPO / path), str(path), None)
+    assert list(validator.iter_errors(_plain(data))) == []
+
+
 @pytest.mark.parametrize("bad", [
     {"resources": {"T": {"kind": "table", "key": {"id": "S"}, "biling": "on_demand"}}},
     {"resources": {"T": {"kind": "table"}}},
     {"resources": {"F": {"kind": "function", "code": "x", "memory": 64}}},
     {"resources": {"X": {"kind": "nope"}}},
+    {"resources": {"C": {"kind": "certificate", "domain": "Not A Domain",
+                         "hosted_zone": "example.com"}}},
 ])
 def test_schema_rejects_what_the_loader_rejects(bad, validator):
     assert list(validator.iter_errors(bad))
