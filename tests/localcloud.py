@@ -61,11 +61,11 @@ def project(workdir: Path) -> Path:
 
 
 def deploy(root: Path, cloud: LocalCloud, apps=None, options: Options | None = None,
-           env: str = "dev"):
+           env: str = "dev", stages=None):
     """Deploy from root's build/; return (outcome, console text, the Cloud used)."""
     out = io.StringIO()
     target = Cloud(Target.local_cloud(cloud.endpoint))
     deployer = Deployer(str(root), target, Console(out), options or Options(yes=True),
                         run_steps)
-    outcome = deployer.run(load_stacks(str(root), env, apps))
+    outcome = deployer.run(load_stacks(str(root), env, apps, stages))
     return outcome, out.getvalue(), target

@@ -187,6 +187,13 @@ def test_a_failed_create_ends_cleanly_and_a_rerun_converges(first, root, local):
     assert "ROLLBACK_COMPLETE: it holds nothing, so it is deleted and created again" in text
 
 
+def test_deploying_one_stage_uses_what_is_already_deployed(first, root, local):
+    stacks = [s for s in load_stacks(str(root), "dev", ["raffle"]) if s.stage == "api"]
+    outcome, _, cloud = deploy(root, local, apps=["raffle"], stages=["api"])
+    assert outcome.results == {"raffle-dev-api": "unchanged"}
+    assert cloud.writes == [] and len(stacks) == 1
+
+
 def test_status_names_a_deployed_stack_whose_stage_was_removed(first, root, local, cli):
     (root / "blueprints/faulty/02-user.yaml").unlink()
     synth(str(root), cache_path=None, run_lint=False)
@@ -273,3 +280,4 @@ def test_local_up_and_down_by_pid(tmp_path, cli):
     assert down.code == 0 and f"local cloud stopped (pid {pid})" in down.out
     assert not localcloud.healthy(port)
     assert not (tmp_path / ".cache/localcloud/pid").exists()
+

@@ -280,3 +280,13 @@ def test_an_environment_pinned_to_another_account_is_refused_before_any_call():
                                               "to 111111111111"):
             Deployer("/x", cloud, Console(io.StringIO()), Options(yes=True)).run([pinned])
     assert cloud.calls == ["GetCallerIdentity"]
+
+
+def test_after_ctrl_c_every_wait_gives_up_at_once_saying_how_to_resume():
+    script = Scripted()
+    script.cloud.stopping.set()
+    with script.stub, pytest.raises(DeployError, match="interrupted while waiting for change "
+                                                       "set cs of app-dev-table; .* deploy "
+                                                       "again to pick up from there"):
+        script.cloud.wait_change_set(NAME, REGION, "cs")
+    assert script.cloud.calls == []

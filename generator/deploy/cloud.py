@@ -89,6 +89,7 @@ class Cloud:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.calls: list[str] = []
+        self.stopping = threading.Event()   # set on Ctrl-C: every wait gives up at once
 
     # -- clients ------------------------------------------------------------------
     def client(self, service: str, region: str):
@@ -127,6 +128,10 @@ class Cloud:
         """Call `check` until it returns something truthy; fast first, then back off."""
         deadline, delay = self.clock() + limit, FIRST_POLL
         while True:
+            if self.stopping.is_set():
+                raise DeployError(f"interrupted while waiting for {what}; CloudFormation "
+                                  "finishes what was started on its own: deploy again to "
+                                  "pick up from there")
             result = check()
             if result:
                 return result

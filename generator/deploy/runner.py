@@ -98,35 +98,49 @@ class Deployer:
         nodes = self._with_bootstrap(stacks)
         self.outcome.order = list(nodes)
         self._regions = {s.name: s.region for s in stacks}
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
+            try:
+                self._schedule(pool, nodes)
+            except KeyboardInterrupt:
+                self.cloud.stopping.set()      # running stacks stop waiting within ~2 s
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return self.outcome
+
+    def _schedule(self, pool: ThreadPoolExecutor, nodes: dict[str, StackSpec]) -> None:
+        """Start each stack once its dependencies are done; a failure stops its dependants."""
+        waiting, running = dict(nodes), {}
         done: set[str] = set()
         failed: set[str] = set()
-        running: dict[Future, str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
-            waiting = dict(nodes)
-            while waiting or running:
-                for key, spec in list(waiting.items()):
-                    deps = self._deps(key, spec, nodes)
-                    if deps & failed:
-                        failed.add(key)
-                        self.outcome.results[key] = "not started (a dependency failed)"
-                        del waiting[key]
-                    elif deps <= done:
-                        running[pool.submit(self._one, key, spec)] = key
-                        del waiting[key]
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    key = running.pop(future)
-                    try:
-                        future.result()
-                        done.add(key)
-                    except (DeployError, BotoCoreError, ClientError) as exc:
-                        failed.add(key)
-                        self.outcome.failures[key] = str(exc)
-                        self.outcome.results[key] = "failed"
-                        self.console.say(key, f"FAILED: {exc}")
-        return self.outcome
+        while waiting or running:
+            for key, spec in list(waiting.items()):
+                deps = self._deps(spec, nodes)
+                if deps & failed:
+                    failed.add(key)
+                    self.outcome.results[key] = "not started (a dependency failed)"
+                    del waiting[key]
+                elif deps <= done:
+                    running[pool.submit(self._one, key, spec)] = key
+                    del waiting[key]
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = running.pop(future)
+                if self._finished(key, future):
+                    done.add(key)
+                else:
+                    failed.add(key)
+
+    def _finished(self, key: str, future: Future) -> bool:
+        try:
+            future.result()
+            return True
+        except (DeployError, BotoCoreError, ClientError) as exc:
+            self.outcome.failures[key] = str(exc)
+            self.outcome.results[key] = "failed"
+            self.console.say(key, f"FAILED: {exc}")
+            return False
 
     def _check_account(self, stacks: list[StackSpec]) -> None:
         """An environment pinned to an account (app.yaml `account:`) deploys nowhere else."""
@@ -148,7 +162,8 @@ class Deployer:
         nodes.update((s.name, s) for s in stacks)
         return nodes
 
-    def _deps(self, key: str, spec: StackSpec, nodes: dict) -> set[str]:
+    def _deps(self, spec: StackSpec, nodes: dict[str, StackSpec]) -> set[str]:
+        """Dependencies within this run; others (e.g. with --stage) must already exist."""
         deps = {d for d in spec.depends_on if d in nodes}
         if _needs_assets(spec):
             deps.add(f"{ASSET_STACK}@{spec.region}")
