@@ -52,6 +52,13 @@ class Scripted:
         client.meta.events.register("before-parameter-build", self.cloud._record)
         self.cloud._clients[("cloudformation", REGION)] = client
         self.stub = Stubber(client)
+        sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x",
+                           aws_secret_access_key="x")
+        self.cloud._clients[("sts", REGION)] = sts
+        self.identity = Stubber(sts)
+        self.identity.add_response("get_caller_identity", {
+            "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci",
+            "UserId": "AIDAEXAMPLE"})
 
     def ok(self, method: str, response: dict | None = None) -> Scripted:
         self.stub.add_response(method, response or {}, None)
@@ -66,7 +73,7 @@ class Scripted:
         options = options or Options(yes=True)
         out = io.StringIO()
         deployer = Deployer("/nonexistent", self.cloud, Console(out), options)
-        with self.stub:
+        with self.stub, self.identity:
             outcome = deployer.run([SPEC])
             self.stub.assert_no_pending_responses()
         return outcome, out.getvalue()
@@ -219,7 +226,7 @@ def test_interactive_consent_needs_the_logical_id_typed():
     out = io.StringIO()
     deployer = Deployer("/x", script.cloud, Console(out, ask=lambda q: next(answers)),
                         Options(interactive=True))
-    with script.stub:
+    with script.stub, script.identity:
         outcome = deployer.run([SPEC])
     assert outcome.results == {NAME: "not executed"}
     assert "type T to allow it" not in out.getvalue()   # the question went to `ask`
@@ -238,7 +245,7 @@ def test_interactive_consent_with_the_logical_id_then_yes_executes():
 
     deployer = Deployer("/x", script.cloud, Console(io.StringIO(), ask=ask),
                         Options(interactive=True))
-    with script.stub:
+    with script.stub, script.identity:
         outcome = deployer.run([SPEC])
     assert outcome.results == {NAME: "updated"}
     assert "type T to allow it" in questions[0] and "execute this change set?" in questions[1]
@@ -290,3 +297,16 @@ def test_after_ctrl_c_every_wait_gives_up_at_once_saying_how_to_resume():
                                                        "again to pick up from there"):
         script.cloud.wait_change_set(NAME, REGION, "cs")
     assert script.cloud.calls == []
+
+
+def test_missing_credentials_are_one_clear_error_before_anything_else(monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    cloud = Cloud(Target(), sleep=lambda s: None)
+    with pytest.raises(DeployError, match="no AWS credentials found: set AWS_PROFILE .* "
+                                          "add --local"):
+        Deployer("/x", cloud, Console(io.StringIO()), Options(yes=True)).run([SPEC])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .bootstrap import STACK as ASSET_STACK
 from .bootstrap import bootstrap_stack
@@ -143,13 +143,20 @@ class Deployer:
             return False
 
     def _check_account(self, stacks: list[StackSpec]) -> None:
-        """An environment pinned to an account (app.yaml `account:`) deploys nowhere else."""
-        wanted = {s.account for s in stacks if s.account}
-        if not wanted or self.cloud.target.local:
+        """Credentials work, and an environment pinned to an account (app.yaml
+        `account:`) deploys nowhere else; checked once, before anything else."""
+        if self.cloud.target.local or not stacks:
             return
-        region = stacks[0].region
-        actual = self.cloud.client("sts", region).get_caller_identity()["Account"]
-        if wanted != {actual}:
+        try:
+            actual = self.cloud.client("sts", stacks[0].region).get_caller_identity()["Account"]
+        except NoCredentialsError:
+            raise DeployError("no AWS credentials found: set AWS_PROFILE (or run `aws sso "
+                              "login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); "
+                              "to deploy to the local cloud instead, add --local") from None
+        except ClientError as exc:
+            raise DeployError(f"these AWS credentials do not work: {exc}") from None
+        wanted = {s.account for s in stacks if s.account}
+        if wanted and wanted != {actual}:
             raise DeployError(f"these credentials are for account {actual}, but the "
                               f"environment is pinned to {', '.join(sorted(wanted))} "
                               "(app.yaml `account:`); nothing was changed. Use credentials "
