@@ -55,19 +55,27 @@ class Tag:
         return f"!{self.name} {self.value!r}"
 
 
-def _mark(file: str, m) -> Mark:
-    return Mark(file, m.line + 1, m.column + 1)
+def _mark(file: str, m, lines: list | None = None) -> Mark:
+    """A YAML mark as a Mark; `lines` maps rendered lines back to the lines written."""
+    line = m.line + 1
+    if lines and line <= len(lines) and lines[line - 1]:
+        line = lines[line - 1]
+    return Mark(file, line, m.column + 1)
 
 
 class _Loader(_BaseLoader):
     """Safe loader building Map/Seq/Tag with positions, refusing duplicate keys."""
 
     source_file = "<string>"
+    source_lines: list | None = None
     problems: list
+
+    def mark(self, m) -> Mark:
+        return _mark(self.source_file, m, self.source_lines)
 
     def construct_yaml_map(self, node):
         data = Map()
-        data.mark = _mark(self.source_file, node.start_mark)
+        data.mark = self.mark(node.start_mark)
         data.key_marks, data.value_marks = {}, {}
         yield data
         self.flatten_mapping(node)
@@ -75,11 +83,11 @@ class _Loader(_BaseLoader):
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 self.problems.append(Problem(
-                    _mark(self.source_file, key_node.start_mark), "",
+                    self.mark(key_node.start_mark), "",
                     "a mapping key must be a plain word"))
                 continue
             key = str(key) if not isinstance(key, str) else key
-            key_mark = _mark(self.source_file, key_node.start_mark)
+            key_mark = self.mark(key_node.start_mark)
             if key in data:
                 first = data.key_marks[key]
                 self.problems.append(Problem(
@@ -89,12 +97,12 @@ class _Loader(_BaseLoader):
                 continue
             data[key] = self.construct_object(value_node, deep=True)
             data.key_marks[key] = key_mark
-            data.value_marks[key] = _mark(self.source_file, value_node.start_mark)
+            data.value_marks[key] = self.mark(value_node.start_mark)
 
     def construct_yaml_seq(self, node):
         data = Seq()
-        data.mark = _mark(self.source_file, node.start_mark)
-        data.item_marks = [_mark(self.source_file, n.start_mark) for n in node.value]
+        data.mark = self.mark(node.start_mark)
+        data.item_marks = [self.mark(n.start_mark) for n in node.value]
         yield data
         data.extend(self.construct_object(n, deep=True) for n in node.value)
 
@@ -106,7 +114,7 @@ class _Loader(_BaseLoader):
             value = self._now(self.construct_yaml_seq(node))
         else:
             value = self._now(self.construct_yaml_map(node))
-        return Tag(name, value, _mark(self.source_file, node.start_mark))
+        return Tag(name, value, self.mark(node.start_mark))
 
     @staticmethod
     def _now(steps):
@@ -118,7 +126,7 @@ class _Loader(_BaseLoader):
 
     def construct_unknown(self, node):
         self.problems.append(Problem(
-            _mark(self.source_file, node.start_mark), "",
+            self.mark(node.start_mark), "",
             f"unknown tag '{node.tag}'; use one of "
             + ", ".join("!" + t for t in INTRINSIC_TAGS + (OUTPUT_TAG,))))
         return None
@@ -131,19 +139,22 @@ for _tag in INTRINSIC_TAGS + (OUTPUT_TAG,):
 _Loader.add_constructor(None, _Loader.construct_unknown)
 
 
-def parse_yaml(text: str, file: str) -> Any:
-    """Parse YAML text into Map/Seq/Tag values, raising BlueprintError on any problem."""
-    problems = _tab_problems(text, file)
+def parse_yaml(text: str, file: str, lines: list | None = None) -> Any:
+    """Parse YAML text into Map/Seq/Tag values, raising BlueprintError on any problem.
+
+    `lines[i]` is the line the user wrote for rendered line i+1 (None: the same)."""
+    problems = _tab_problems(text, file, lines)
     if problems:
         raise BlueprintError(problems)
     loader = _Loader(text)
     loader.source_file = file
+    loader.source_lines = lines
     loader.problems = []
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = _mark(file, mark) if mark else Mark(file, 1, 1)
+        where = _mark(file, mark, lines) if mark else Mark(file, 1, 1)
         what = " ".join(p for p in (exc.context, exc.problem) if p)
         raise BlueprintError([Problem(where, "", f"invalid YAML: {what}")]) from None
     finally:
@@ -153,13 +164,14 @@ def parse_yaml(text: str, file: str) -> Any:
     return data
 
 
-def _tab_problems(text: str, file: str) -> list[Problem]:
+def _tab_problems(text: str, file: str, lines: list | None) -> list[Problem]:
     problems = []
     for number, line in enumerate(text.splitlines(), 1):
         indent = len(line) - len(line.lstrip(" \t"))
         if "\t" in line[:indent]:
+            written = lines[number - 1] if lines and number <= len(lines) else None
             problems.append(Problem(
-                Mark(file, number, line.index("\t") + 1), "",
+                Mark(file, written or number, line.index("\t") + 1), "",
                 "tab character in indentation; YAML needs spaces"))
     return problems
 
@@ -173,6 +185,32 @@ _JINJA_SYNTAX = re.compile(r"\{[{%#]")
 
 
 def render(text: str, file: str, values: dict) -> str:
+    return render_with_lines(text, file, values)[0]
+
+
+_LINE_TAG = re.compile("\x00(\\d+)\x00")
+
+
+def _written_lines(text: str, rendered: str, values: dict) -> list | None:
+    """For each rendered line, the line of the template it came from.
+
+    Renders once more with every template line tagged at its end (a NUL-wrapped number,
+    which cannot occur in YAML); a line ending inside a `{{ }}`/`{% %}` tag is not tagged.
+    None when the tagged render does not line up with the real one."""
+    tagged, depth = [], 0
+    for number, line in enumerate(text.split("\n"), 1):
+        depth += len(re.findall(r"\{[{%#]", line)) - len(re.findall(r"[}%#]\}", line))
+        tagged.append(line if depth > 0 else f"{line}\x00{number}\x00")
+    try:
+        out = _JINJA.from_string("\n".join(tagged)).render(**values).split("\n")
+    except jinja2.TemplateError:
+        return None
+    if len(out) != len(rendered.split("\n")):
+        return None
+    return [int(found[0]) if (found := _LINE_TAG.findall(line)) else None for line in out]
+
+
+def render_with_lines(text: str, file: str, values: dict) -> tuple[str, list | None]:
     """Render a blueprint with Jinja2; an undefined name is an error with its line.
 
     Most blueprints only use `{{ name }}`: those are substituted directly (what Jinja2
@@ -181,9 +219,10 @@ def render(text: str, file: str, values: dict) -> str:
     simple = _SIMPLE.sub("", text)
     if not _JINJA_SYNTAX.search(simple) and all(
             m.group(1) in values for m in _SIMPLE.finditer(text)):
-        return _SIMPLE.sub(lambda m: str(values[m.group(1)]), text)
+        return _SIMPLE.sub(lambda m: str(values[m.group(1)]), text), None
     try:
-        return _JINJA.from_string(text).render(**values)
+        rendered = _JINJA.from_string(text).render(**values)
+        return rendered, _written_lines(text, rendered, values)
     except jinja2.TemplateSyntaxError as exc:
         raise BlueprintError([Problem(
             Mark(file, exc.lineno or 1, 1), "", f"template error: {exc.message}")]) from None
@@ -228,6 +267,7 @@ def load_file(path: str, shown: str, values: dict | None) -> Any:
     except UnicodeDecodeError as exc:
         raise BlueprintError([Problem(Mark(shown, 1, 1), "",
                                       f"not UTF-8 text ({exc.reason})")]) from None
+    lines = None
     if values is not None:
-        text = render(text, shown, values)
-    return parse_yaml(text, shown)
+        text, lines = render_with_lines(text, shown, values)
+    return parse_yaml(text, shown, lines)

@@ -187,3 +187,24 @@ def test_problems_in_several_stages_are_reported_together(mini, cli):
     assert f"error: {CODE}:5:13: resources.Worker.memory" in run.err
     assert "error: blueprints/shop/03-more.yaml:5:29: resources.Q.properties.QueueName: " \
            "!Output data.Nme: stage 'data' has no output 'Nme'" in run.err
+
+
+def test_positions_inside_jinja_blocks_name_the_line_written(mini, cli):
+    write_files(mini, {
+        "blueprints/shop/app.yaml": "version: 1\nname: shop\nenvironments:\n  dev:\n"
+                                    "    region: eu-west-1\n    values:\n"
+                                    "      domain: shop.example\n      queues: [a, b]\n",
+        "blueprints/shop/03-queues.yaml": "description: queues\n"
+                                          "resources:\n"
+                                          "{% for q in queues %}\n"
+                                          "  Queue{{ q | upper }}:\n"
+                                          "    kind: table\n"
+                                          "    key: {id: S}\n"
+                                          "    billing: {{ 'ondemand' if q == 'b' else "
+                                          "'on_demand' }}\n"
+                                          "{% endfor %}\n"})
+    run = cli(mini, "synth")
+    assert run.code == 1
+    # rendered, QueueB's billing is on line 11; it was written on line 7
+    assert "error: blueprints/shop/03-queues.yaml:7:14: resources.QueueB.billing: expected " \
+           "one of 'on_demand', 'provisioned', got 'ondemand'" in run.err
