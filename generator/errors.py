@@ -7,6 +7,7 @@ the user everything that needs fixing; the CLI prints them and exits 1.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -71,8 +72,6 @@ class Problems:
 
 
 def did_you_mean(word: str, choices) -> str:
-    """A ' — did you mean X?' hint, or '' when nothing is close."""
-    import difflib
-
+    """A '; did you mean X?' hint, or '' when nothing is close."""
     close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""

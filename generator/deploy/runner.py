@@ -9,6 +9,8 @@ after-deploy steps. A failure stops its dependants and lets running stacks finis
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 import threading
 import time
@@ -363,8 +365,6 @@ class Deployer:
     def _upload_assets(self, key: str, spec: StackSpec) -> None:
         if not spec.assets:
             return
-        import os
-
         bucket = self._asset_bucket(spec.region)
         for asset in spec.assets:
             if self.cloud.object_exists(bucket, asset["key"], spec.region):
@@ -380,8 +380,6 @@ class Deployer:
     def _template_arg(self, spec: StackSpec) -> dict:
         if len(spec.template) <= MAX_TEMPLATE_BODY:
             return {"TemplateBody": spec.template.decode("utf-8")}
-        import hashlib
-
         bucket = self._asset_bucket(spec.region)
         object_key = f"templates/{hashlib.sha256(spec.template).hexdigest()}.yaml"
         if not self.cloud.object_exists(bucket, object_key, spec.region):
