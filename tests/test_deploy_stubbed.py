@@ -310,3 +310,24 @@ def test_missing_credentials_are_one_clear_error_before_anything_else(monkeypatc
     with pytest.raises(DeployError, match="no AWS credentials found: set AWS_PROFILE .* "
                                           "add --local"):
         Deployer("/x", cloud, Console(io.StringIO()), Options(yes=True)).run([SPEC])
+
+
+def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
+    needs_assets = dataclasses.replace(SPEC, parameters={"AssetBucket": {"asset_bucket": True}})
+    script = (Scripted()
+              .missing()                                       # blueprint-assets: absent
+              .missing("list_change_sets")
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set())
+              .ok("delete_change_set")
+              .ok("delete_stack")                              # its empty review stack
+              .missing())                                      # the app stack's bucket
+    out = io.StringIO()
+    deployer = Deployer("/x", script.cloud, Console(out), Options(plan_only=True))
+    with script.stub, script.identity:
+        outcome = deployer.run([needs_assets])
+    assert outcome.results == {"blueprint-assets@eu-west-1": "planned",
+                               NAME: "waits for a dependency"}
+    assert "cannot be planned yet: the asset bucket stack blueprint-assets in eu-west-1 is " \
+           "not deployed yet" in out.getvalue()
+    assert "ExecuteChangeSet" not in script.cloud.writes

@@ -359,7 +359,8 @@ class Deployer:
         key = f"{ASSET_STACK}@{region}"
         state = self._states.get(key) or self.cloud.stack(ASSET_STACK, region)
         if state is None or "BucketName" not in state.outputs:
-            raise DeployError(f"the asset bucket stack {ASSET_STACK} in {region} is missing")
+            raise MissingDependency(f"the asset bucket stack {ASSET_STACK} in {region} is not "
+                                    "deployed yet")
         return state.outputs["BucketName"]
 
     def _upload_assets(self, key: str, spec: StackSpec) -> None:
