@@ -31,7 +31,10 @@ def _scalar(text: str) -> str:
             and not text.endswith(":"):
         return text
     dumped = yaml.dump(text, Dumper=_Dumper, width=1_000_000, allow_unicode=True)
-    return dumped[:-5] if dumped.endswith("\n...\n") else dumped.rstrip("\n")
+    dumped = dumped[:-5] if dumped.endswith("\n...\n") else dumped.rstrip("\n")
+    # A scalar PyYAML spreads over lines would need this document's indentation: write it
+    # on one line instead, double-quoted (a JSON string is a valid YAML one).
+    return json.dumps(text, ensure_ascii=False) if "\n" in dumped else dumped
 
 
 def _block(text: str, indent: str) -> str | None:
@@ -41,7 +44,7 @@ def _block(text: str, indent: str) -> str | None:
         lines, chomp = lines[:-1], ("" if not text.endswith("\n\n") else None)
     else:
         chomp = "-"
-    if chomp is None or any(line[:1] in (" ", "\t") or line != line.rstrip()
+    if chomp is None or not any(lines) or any(line[:1] in (" ", "\t") or line != line.rstrip()
                             for line in lines) or not all(c.isprintable() for c in text
                                                           if c != "\n"):
         return None

@@ -42,3 +42,25 @@ def test_fast_render_path_matches_jinja():
         expected = jinja2.Environment(undefined=jinja2.StrictUndefined,
                                       keep_trailing_newline=True).from_string(text)
         assert render(text, "f.yaml", values) == expected.render(**values)
+
+
+def test_random_strings_read_back_unchanged():
+    """A fixed-seed sample of strings built from YAML's troublesome characters."""
+    import random
+
+    rng = random.Random(1124)
+    alphabet = "aZ09_-./:$@{}()*+#!&|>'\"%`,?[]~=<\\ \t\nyesnoONtrue.e"
+    words = ["yes", "No", "on", "off", "null", "~", "true", "1e3", "0x1f", ".inf", "-",
+             "<<", "=", "- a", "? x", "a: b", "a #c", "${AWS::Region}", "arn:aws:s3:::b/*"]
+    values = []
+    for _ in range(3000):
+        if rng.random() < 0.3:
+            text = rng.choice(words) + "".join(rng.choice(alphabet)
+                                               for _ in range(rng.randint(0, 3)))
+        else:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        values.append(text)
+    data = {"Resources": {"X": {"Type": "T", "Properties": {
+        "list": values, "map": {f"k{i}": v for i, v in enumerate(values[:500])},
+        "keys": {v: i for i, v in enumerate(values[500:800]) if v}}}}}
+    assert yaml.safe_load(to_yaml(data)) == data
