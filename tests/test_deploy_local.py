@@ -155,6 +155,25 @@ def test_a_changed_lambda_updates_only_its_stack(first, root, local):
     assert "Modify  Count " in text
 
 
+def test_a_widened_permission_is_spelled_out_before_it_is_deployed(first, root, local):
+    stage = root / "blueprints/raffle/02-functions.yaml"
+    original = stage.read_text()
+    stage.write_text(original.replace(
+        "      - {resource: !Output table.TableArn, allow: [dynamodb:GetItem]}\n  Draw:",
+        "      - {resource: !Output table.TableArn, allow: [dynamodb:GetItem, "
+        "dynamodb:Query]}\n  Draw:"))
+    synth(str(root), cache_path=None, run_lint=False)
+    try:
+        outcome, text, _ = deploy(root, local, apps=["raffle"])
+        assert outcome.results["raffle-dev-functions"] == "updated"
+        assert "security changes (new or changed permissions):" in text
+        assert '+ allow dynamodb:Query on {"Ref": "TableTableArn"}' in text
+        assert "+ allow dynamodb:GetItem" not in text
+    finally:
+        stage.write_text(original)
+        synth(str(root), cache_path=None, run_lint=False)
+
+
 FAULTY_APP = {
     "blueprints/faulty/app.yaml": "version: 1\nname: faulty\nenvironments:\n"
                                   "  dev: {region: eu-west-1}\n",

@@ -133,3 +133,37 @@ def test_cli_refuses_a_local_endpoint_off_this_machine(mini, cli):
 def test_deploy_without_synth_says_what_to_do(tmp_path, cli):
     run = cli(tmp_path, "deploy", "--local", "--yes")
     assert run.code == 1 and "run `make synth` first" in run.err
+
+
+def role(actions: list[str]) -> dict:
+    return {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyDocument": {
+        "Statement": [{"Effect": "Allow", "Action": actions,
+                       "Resource": [{"Ref": "TableArn"}]}]}}]}}
+
+
+def test_widened_permissions_are_spelled_out():
+    from generator.deploy.plan import added_permissions
+
+    old, new = role(["dynamodb:GetItem"]), role(["dynamodb:GetItem", "dynamodb:DeleteItem"])
+    assert added_permissions(old, new) == ['+ allow dynamodb:DeleteItem on {"Ref": "TableArn"}']
+    assert added_permissions(new, old) == []
+    assert len(added_permissions(None, new)) == 2
+
+
+def test_bucket_policy_additions_name_the_principal():
+    from generator.deploy.plan import added_permissions
+
+    policy = {"Type": "AWS::S3::BucketPolicy", "Properties": {"PolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:x/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:x/*"}]}}}
+    assert added_permissions(None, policy) == ['+ allow s3:GetObject on "arn:x/*" to "*"']
+
+
+def test_templates_written_with_short_forms_are_read_too():
+    from generator.deploy.templates import template_resources
+
+    body = "Resources:\n  R:\n    Type: AWS::SNS::Topic\n    Properties:\n" \
+           "      TopicName: !Sub '${AWS::StackName}-t'\n      X: !GetAtt A.B\n"
+    assert template_resources(body)["R"]["Properties"] == {
+        "TopicName": {"Fn::Sub": "${AWS::StackName}-t"}, "X": {"Fn::GetAtt": ["A", "B"]}}
+    assert template_resources({"Resources": {"R": {}}}) == {"R": {}}

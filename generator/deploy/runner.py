@@ -25,7 +25,8 @@ from .bootstrap import bootstrap_stack
 from .cloud import Cloud, DeployError
 from .manifest import StackSpec
 from .models import HASH_TAG, Change, StackState
-from .plan import change_markdown, change_table, decide, gate, stack_hash
+from .plan import added_permissions, change_markdown, change_table, decide, gate, stack_hash
+from .templates import template_resources
 
 EMPTY_REASONS = ("didn't contain changes", "No updates are to be performed")
 MAX_TEMPLATE_BODY = 51_200
@@ -264,9 +265,7 @@ class Deployer:
         blocked = checks.blocked_unless_allowed(self.options.allow_replace)
         if checks.security:
             self.console.lines([f"[{key}] security changes (new or changed permissions):"]
-                               + [f"  {c.action} {c.logical_id} ({c.resource_type})"
-                                  + (f": {', '.join(c.properties)}" if c.properties else "")
-                                  for c in checks.security])
+                               + self._security_lines(spec, checks.security))
         for change in blocked:
             what = "removes" if change.action == "Remove" else "replaces"
             if not self.options.interactive:
@@ -287,6 +286,20 @@ class Deployer:
             return False
         return self.console.ask(f"[{key}] execute this change set? [y/N] ").lower() in ("y",
                                                                                       "yes")
+
+    def _security_lines(self, spec: StackSpec, changes: tuple[Change, ...]) -> list[str]:
+        """Each security change, with the permissions it adds (old template vs new)."""
+        new = template_resources(spec.template)
+        old: dict = {}
+        if any(c.action == "Modify" for c in changes):
+            old = template_resources(self.cloud.template_body(spec.name, spec.region))
+        lines = []
+        for change in changes:
+            lines.append(f"  {change.action} {change.logical_id} ({change.resource_type})"
+                         + (f": {', '.join(change.properties)}" if change.properties else ""))
+            lines += [f"      {row}" for row in added_permissions(
+                old.get(change.logical_id), new.get(change.logical_id))]
+        return lines
 
     def _execute(self, key: str, spec: StackSpec, name: str, kind: str) -> StackState:
         seen = {e["EventId"] for e in self.cloud.events(spec.name, spec.region, set())}
