@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .assets import Asset
 from .dump import to_json, to_yaml
-from .errors import BlueprintError, GeneratorError, Mark, Problem, Problems, did_you_mean
+from .errors import BlueprintError, GeneratorError, Problems, did_you_mean
 from .lint import Finding, LintJob, lint
 from .model import App, discover, load_app, load_app_spec
 from .refs import parse_output
@@ -248,4 +248,3 @@ def _write_if_changed(path: str, data: bytes) -> bool:
     return True
 
 
-__all__ = ["synth", "SynthResult", "LintFailed", "Mark", "Problem"]
