@@ -98,7 +98,6 @@ def change_set(status="CREATE_COMPLETE", reason="", changes=None) -> dict:
 def test_rollback_complete_stack_is_deleted_and_created_again():
     script = (Scripted()
               .ok("describe_stacks", stack("ROLLBACK_COMPLETE"))        # decide
-              .ok("describe_stacks", stack("ROLLBACK_COMPLETE"))        # recreate: say why
               .ok("delete_stack")
               .ok("describe_stack_events", {"StackEvents": []})
               .missing()                                                # deleted

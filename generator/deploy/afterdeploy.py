@@ -33,7 +33,7 @@ def _value(deployer, spec: StackSpec, value):
     resolved = deployer.resolve(spec, value)
     if deployer.cloud.target.local and isinstance(resolved, str) and \
             resolved.startswith("https://"):
-        region = deployer._regions.get(value["stack"], spec.region)
+        region = deployer.region_of(value["stack"], spec.region)
         resolved = local_outputs(deployer.cloud, value["stack"], region,
                                  {"v": resolved})["v"]
     return resolved

@@ -160,7 +160,6 @@ def _outputs(args) -> int:
 def _status(args) -> int:
     from .cloud import DeployError
     from .manifest import load_stacks
-    from .plan import stack_hash
     from .runner import Console, Deployer, Options
 
     cloud = make_cloud(args)
@@ -172,11 +171,11 @@ def _status(args) -> int:
             print(f"  {spec.name:<34} not deployed")
             continue
         try:
-            wanted = stack_hash(spec.template, deployer._parameters(spec), spec.tags)
+            wanted = deployer.wanted_hash(spec)
             current = "current" if state.deployed_hash == wanted else "differs from build/"
         except DeployError:
             current = "cannot tell (a dependency is missing)"
-        deployer._states[spec.name] = state
+        deployer.remember(spec.name, state)
         print(f"  {spec.name:<34} {state.status:<26} {current}")
     _orphans(cloud, stacks, args.env)
     return 0

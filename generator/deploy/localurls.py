@@ -44,7 +44,7 @@ def _rewrite(cloud: Cloud, url, domains: dict) -> str | None:
     if target is None:
         return None
     if target[0] == "api":
-        _, api_id, stage, mapping = target[0], target[1], target[2], target[3]
+        _, api_id, stage, mapping = target
         path = url.path
         if mapping and path.startswith("/" + mapping):
             path = path[len(mapping) + 1:]

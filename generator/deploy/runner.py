@@ -202,7 +202,7 @@ class Deployer:
             self.outcome.sections[key] = [f"### {spec.name}", "", "Unchanged.", ""]
         else:
             if decision.action == "recreate":
-                self._recreate(key, spec)
+                self._recreate(key, spec, state)
             state = self._change(key, spec, parameters, wanted,
                                  "UPDATE" if decision.action == "update" else "CREATE") or state
         self._states[key] = state
@@ -210,8 +210,7 @@ class Deployer:
         if state is not None and self.steps and not self.options.plan_only and spec.after_deploy:
             self.steps(self, spec, state)
 
-    def _recreate(self, key: str, spec: StackSpec) -> None:
-        state = self.cloud.stack(spec.name, spec.region)
+    def _recreate(self, key: str, spec: StackSpec, state: StackState) -> None:
         self.console.say(key, f"{spec.name} is {state.status}: it holds nothing, so it is "
                               "deleted and created again")
         if self.options.plan_only:
@@ -338,6 +337,18 @@ class Deployer:
         return f"{spec.name} failed: {cause}. What to do: {todo}"
 
     # -- inputs ------------------------------------------------------------------------
+    def region_of(self, stack: str, default: str) -> str:
+        """The region of a stack of this run (the default for one outside it)."""
+        return self._regions.get(stack, default)
+
+    def wanted_hash(self, spec: StackSpec) -> str:
+        """The hash a stack deployed from build/ would carry (needs its inputs deployed)."""
+        return stack_hash(spec.template, self._parameters(spec), spec.tags)
+
+    def remember(self, name: str, state: StackState) -> None:
+        """A stack's state, for the parameters of the stacks that use its outputs."""
+        self._states[name] = state
+
     def _parameters(self, spec: StackSpec) -> dict[str, str]:
         values = {}
         for name, source in sorted(spec.parameters.items()):
