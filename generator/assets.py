@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import GeneratorError
+from .paths import never_shipped, walk
 
 SKIPPED_DIRS = {"__pycache__", "tests", "fixtures", ".pytest_cache"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -35,28 +36,28 @@ class Asset:
         return self.key.replace("/", "-")
 
 
-def _files(folder: str, prefix: str) -> list[tuple[str, str]]:
-    found = []
-    for directory, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        for name in files:
-            if name.startswith(".") or name.endswith(SKIPPED_SUFFIXES):
-                continue
-            full = os.path.join(directory, name)
-            relative = os.path.relpath(full, folder).replace(os.sep, "/")
-            found.append((prefix + relative, full))
-    return found
+def _files(root: str, folder: str, prefix: str) -> list[tuple[str, str]]:
+    """(name in the zip, real path) of each file to package; links checked (paths.walk)."""
+    return [(prefix + relative, real)
+            for relative, real in walk(root, folder, frozenset(SKIPPED_DIRS))
+            if not relative.endswith(SKIPPED_SUFFIXES)]
 
 
 def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
-    """Zip lambda_code/<code> (at the zip's root) and each included folder (as a package)."""
-    base = os.path.join(os.path.abspath(root), "lambda_code")
-    entries = _files(os.path.join(base, code), "")
+    """Zip lambda_code/<code> (at the zip's root) and each included folder (as a package).
+
+    Raises PathError for a link leaving the project and GeneratorError for an empty folder
+    or a file that is never shipped (a private key)."""
+    entries = _files(root, f"lambda_code/{code}", "")
     for shared in include:
-        entries += _files(os.path.join(base, shared), shared + "/")
+        entries += _files(root, f"lambda_code/{shared}", shared + "/")
     entries.sort()
     if not entries:
         raise GeneratorError(f"lambda_code/{code} holds no files to package")
+    for name, _ in entries:
+        reason = never_shipped(name)
+        if reason:
+            raise GeneratorError(f"lambda_code/{code}: {name} cannot be packaged: {reason}")
     # The same folder is packaged for every stage and environment that uses it: zip it
     # once per state of its files (a changed file has another size or mtime).
     stamp = tuple((name, os.stat(full).st_size, os.stat(full).st_mtime_ns)

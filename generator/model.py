@@ -214,7 +214,7 @@ def discover(root: str) -> list[str]:
 
 def load_app_spec(root: str, app_dir: str) -> tuple[AppSpec, Map]:
     shown_path = f"blueprints/{app_dir}/app.yaml"
-    node = load_file(os.path.join(root, shown_path), shown_path, None)
+    node = load_file(root, shown_path, None)
     problems = Problems()
     at = At(problems, getattr(node, "mark", Mark(shown_path, 1, 1)), "")
     spec = Struct(AppSpec, "app.yaml").check(node, at)
@@ -235,7 +235,7 @@ def load_app(root: str, app_dir: str, env_name: str, spec: AppSpec) -> App:
     for number, name, shown_path in _stage_files(root, app_dir, problems):
         values = {**env.values, "env": env.name, "app": spec.name, "region": env.region}
         try:
-            node = load_file(os.path.join(root, shown_path), shown_path, values)
+            node = load_file(root, shown_path, values)
         except BlueprintError as exc:
             problems.items.extend(exc.problems)
             broken.add(name)

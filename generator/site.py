@@ -1,9 +1,10 @@
 """Site rendering: a folder of static files, HTML rendered with Jinja2 and stack outputs.
 
-HTML files are Jinja2 templates (autoescaped, StrictUndefined: a value the page needs but
-was not given is an error, not an empty string); files whose name starts with `_` are
-layouts and partials they extend or include, and are not published. Other files are
-copied as they are.
+HTML files are Jinja2 templates, rendered in the same sandbox as blueprints (autoescaped,
+StrictUndefined: a value the page needs but was not given is an error, not an empty
+string); files whose name starts with `_` are layouts and partials they extend or
+include, from the site folder only, and are not published. Other files are copied as
+they are. Every file is read inside the project only.
 Each file carries its content type and cache headers: pages revalidate, assets may be
 cached briefly. Rendering is deterministic, so the deployer can compare hashes and only
 upload (and invalidate) what changed.
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 import jinja2
 
 from .errors import GeneratorError
+from .paths import PathError, check_shippable, read_text, walk
+from .sandbox import Sandbox, forbidden, template_line
 
 PAGE_CACHE = "no-cache"
 ASSET_CACHE = "public, max-age=300"
@@ -39,34 +42,65 @@ class SiteFile:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def render_site(folder: str, values: dict) -> list[SiteFile]:
-    """Every file under `folder`, HTML rendered with `values`, sorted by key."""
-    if not os.path.isdir(folder):
-        raise GeneratorError(f"site folder {folder} does not exist")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder),
-                             undefined=jinja2.StrictUndefined, autoescape=True,
-                             keep_trailing_newline=True)
+class _SiteLoader(jinja2.BaseLoader):
+    """Layouts and partials from the site folder only; each checked before it is used."""
+
+    def __init__(self, root: str, folder: str) -> None:
+        self.root, self.folder = root, folder
+
+    def get_source(self, environment, template):
+        shown = f"{self.folder}/{template}"
+        try:
+            text = read_text(self.root, shown)
+        except PathError as exc:
+            raise GeneratorError(f"{shown}: {exc.message}") from None
+        refused = forbidden(environment, text, "site page", partials=True)
+        if refused:
+            raise GeneratorError("\n".join(f"{shown}:{line}:{col}: {message}"
+                                           for line, col, message in refused))
+        return text, shown, lambda: False
+
+
+def render_site(root: str, folder: str, values: dict) -> list[SiteFile]:
+    """Every file under the project folder `folder`, HTML rendered with `values`, by key.
+
+    Files are read inside the project only (links leaving it are errors), and nothing
+    that is never shipped (private keys, .git/ …) is published."""
+    try:
+        found = walk(root, folder)
+    except PathError as exc:
+        raise GeneratorError(f"site folder {folder}: {exc.message}") from None
+    env = Sandbox(loader=_SiteLoader(root, folder), autoescape=True)
     files = []
-    for directory, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in sorted(names):
-            if name.startswith((".", "_")):
-                continue
-            key = os.path.relpath(os.path.join(directory, name), folder).replace(os.sep, "/")
-            files.append(_file(env, folder, key, values))
+    for key, real in found:
+        if os.path.basename(key).startswith("_"):
+            continue
+        files.append(_file(env, folder, key, real, values))
     return sorted(files, key=lambda f: f.key)
 
 
-def _file(env: jinja2.Environment, folder: str, key: str, values: dict) -> SiteFile:
+def _file(env: jinja2.Environment, folder: str, key: str, real: str,
+          values: dict) -> SiteFile:
     suffix = os.path.splitext(key)[1].lower()
     content_type = TYPES.get(suffix) or mimetypes.guess_type(key)[0] or \
         "application/octet-stream"
-    if suffix == ".html":
-        try:
-            body = env.get_template(key).render(**values).encode("utf-8")
-        except jinja2.UndefinedError as exc:
-            raise GeneratorError(f"{folder}/{key}: {exc.message}; the deploy passes "
-                                 f"{', '.join(sorted(values)) or 'no values'}") from None
-        return SiteFile(key, body, content_type, PAGE_CACHE)
-    with open(os.path.join(folder, key), "rb") as handle:
-        return SiteFile(key, handle.read(), content_type, ASSET_CACHE)
+    if suffix != ".html":
+        with open(real, "rb") as handle:
+            body = handle.read()
+        check_shippable(f"{folder}/{key}", body)
+        return SiteFile(key, body, content_type, ASSET_CACHE)
+    try:
+        body = env.get_template(key).render(**values).encode("utf-8")
+    except jinja2.TemplateSyntaxError as exc:
+        raise GeneratorError(f"{exc.filename or folder + '/' + key}:{exc.lineno}:1: "
+                             f"template error: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise GeneratorError(f"{folder}/{key}:{template_line(exc)}:1: {exc.message}; the "
+                             f"deploy passes {', '.join(sorted(values)) or 'no values'}"
+                             ) from None
+    except GeneratorError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a page raises is its author's
+        line = template_line(exc)
+        raise GeneratorError(f"{folder}/{key}:{line}:1: {{{{ … }}}} refused: {exc}") from None
+    return SiteFile(key, body, content_type, PAGE_CACHE)

@@ -10,14 +10,15 @@ expressions, so positions name the line the user wrote.
 from __future__ import annotations
 
 import re
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import yaml
 
-from .errors import BlueprintError, Mark, Problem, did_you_mean
+from .errors import BlueprintError, GeneratorError, Mark, Problem, did_you_mean
+from .paths import PathError, read_text
+from .sandbox import NOT_ALLOWED, Sandbox, first_tag_column, forbidden, template_line
 
 INTRINSIC_TAGS = (
     "Ref", "GetAtt", "Sub", "Join", "Select", "If", "Equals", "FindInMap", "Base64",
@@ -176,8 +177,7 @@ def _tab_problems(text: str, file: str, lines: list | None) -> list[Problem]:
     return problems
 
 
-_JINJA = jinja2.Environment(
-    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_JINJA = Sandbox(autoescape=False)
 
 
 _SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -211,38 +211,64 @@ def _written_lines(text: str, rendered: str, values: dict) -> list | None:
 
 
 def render_with_lines(text: str, file: str, values: dict) -> tuple[str, list | None]:
-    """Render a blueprint with Jinja2; an undefined name is an error with its line.
+    """Render a blueprint with Jinja2 in the sandbox; every failure is a located error.
 
     Most blueprints only use `{{ name }}`: those are substituted directly (what Jinja2
-    would output for them), which is many times faster than compiling a template.
+    would output for them), which is many times faster than compiling a template and
+    evaluates nothing.
     """
     simple = _SIMPLE.sub("", text)
     if not _JINJA_SYNTAX.search(simple) and all(
             m.group(1) in values for m in _SIMPLE.finditer(text)):
         return _SIMPLE.sub(lambda m: str(values[m.group(1)]), text), None
     try:
+        refused = forbidden(_JINJA, text)
+        if refused:
+            raise BlueprintError([Problem(Mark(file, line, col), "", message)
+                                  for line, col, message in refused])
         rendered = _JINJA.from_string(text).render(**values)
         return rendered, _written_lines(text, rendered, values)
     except jinja2.TemplateSyntaxError as exc:
         raise BlueprintError([Problem(
             Mark(file, exc.lineno or 1, 1), "", f"template error: {exc.message}")]) from None
     except jinja2.UndefinedError as exc:
-        line = _template_line(exc)
-        name = _undefined_name(str(exc))
-        col = _column_of(text, line, name)
-        known = ", ".join(sorted(values)) or "none"
+        raise BlueprintError([_undefined_problem(exc, text, file, values)]) from None
+    except GeneratorError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a template raises is the user's
+        line = template_line(exc)
         raise BlueprintError([Problem(
-            Mark(file, line, col), "",
-            f"undefined value '{name}' in {{{{ … }}}}; the environment defines: {known}"
-            + did_you_mean(name, values))]
+            Mark(file, line, first_tag_column(text, line)), "", _runtime_message(exc))]
         ) from None
 
 
-def _template_line(exc: BaseException) -> int:
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename == "<template>":
-            return frame.lineno or 1
-    return 1
+def _runtime_message(exc: Exception) -> str:
+    if isinstance(exc, jinja2.sandbox.SecurityError):
+        message = str(exc)
+        if NOT_ALLOWED not in message:
+            message += f": {NOT_ALLOWED}"
+        return f"{{{{ … }}}} refused: {message}"
+    return (f"{{{{ … }}}} failed ({type(exc).__name__}: {exc}); a blueprint's expressions "
+            "may only combine the environment's values (see app.yaml)")
+
+
+def _undefined_problem(exc: jinja2.UndefinedError, text: str, file: str,
+                       values: dict) -> Problem:
+    line = template_line(exc)
+    message = str(exc)
+    if "is unsafe" in message:
+        return Problem(Mark(file, line, first_tag_column(text, line)), "",
+                       f"{{{{ … }}}} refused: {message} {NOT_ALLOWED}")
+    attribute = re.fullmatch(r"'(.+) object' has no attribute '(.+)'", message)
+    if attribute:
+        return Problem(Mark(file, line, first_tag_column(text, line)), "",
+                       f"{{{{ … }}}}: a {attribute.group(1)} value has no attribute "
+                       f"'{attribute.group(2)}'; use the value itself, e.g. {{{{ domain }}}}")
+    name = _undefined_name(message)
+    known = ", ".join(sorted(values)) or "none"
+    return Problem(Mark(file, line, _column_of(text, line, name)), "",
+                   f"undefined value '{name}' in {{{{ … }}}}; the environment defines: "
+                   f"{known}" + did_you_mean(name, values))
 
 
 def _undefined_name(message: str) -> str:
@@ -259,14 +285,13 @@ def _column_of(text: str, line: int, name: str) -> int:
     return 1
 
 
-def load_file(path: str, shown: str, values: dict | None) -> Any:
-    """Read, optionally render, and parse one blueprint file."""
+def load_file(root: str, shown: str, values: dict | None) -> Any:
+    """Read (inside the project only), optionally render, and parse one blueprint file."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except UnicodeDecodeError as exc:
-        raise BlueprintError([Problem(Mark(shown, 1, 1), "",
-                                      f"not UTF-8 text ({exc.reason})")]) from None
+        text = read_text(root, shown)
+    except PathError as exc:
+        raise BlueprintError([Problem(Mark(shown, exc.line, exc.col), "", exc.message)]
+                             ) from None
     lines = None
     if values is not None:
         text, lines = render_with_lines(text, shown, values)

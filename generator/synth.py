@@ -16,10 +16,11 @@ from troposphere import Output, Parameter, Tags, Template
 
 from .assets import Asset, package
 from .cfn import Intrinsic, pascal, ref
-from .errors import Mark, Problems
+from .errors import GeneratorError, Mark, Problems
 from .model import App, Resource, Stage
 from .refs import parse_output
 from .source import Map, Seq, Tag
+from .steps import check_files
 
 ASSET_BUCKET = "AssetBucket"
 
@@ -134,12 +135,17 @@ class StageBuilder:
         """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip."""
         node = source.node
         for key, name in [("code", folder)] + [("include", n) for n in include]:
-            if not os.path.isdir(os.path.join(self.root, "lambda_code", name)):
+            if not os.path.lexists(os.path.join(self.root, "lambda_code", name)):
                 self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
                            f"no folder lambda_code/{name}/; create it with the handler "
                            "code, or fix the name")
                 return "missing"
-        asset = package(self.root, folder, include)
+        try:
+            asset = package(self.root, folder, include)
+        except GeneratorError as exc:
+            self.error(node.value_marks["code"], f"resources.{source.logical_id}.code",
+                       str(exc))
+            return "missing"
         if asset.key not in {a.key for a in self.assets}:
             self.assets.append(asset)
         return asset.key
@@ -185,5 +191,6 @@ def build_stage(root: str, app: App, stage: Stage, problems: Problems) -> StageB
     builder = StageBuilder(root, app, stage, problems)
     for resource in stage.resources.values():
         resource.kind.build(builder, resource)
+    check_files(root, stage, problems)
     builder.finish()
     return builder

@@ -37,7 +37,7 @@ def _values(path) -> dict | None:
     """The first environment's values of the app a stage file belongs to."""
     if path.name == "app.yaml":
         return None
-    app = load_file(str(REPO / path.parent / "app.yaml"), "app.yaml", None)
+    app = load_file(str(REPO), str(path.parent / "app.yaml"), None)
     env_name, env = next(iter(app["environments"].items()))
     return {**(env.get("values") or {}), "env": env_name, "app": app["name"],
             "region": env["region"]}
@@ -45,13 +45,13 @@ def _values(path) -> dict | None:
 
 @pytest.mark.parametrize("path", _blueprints(), ids=str)
 def test_shipped_blueprints_validate(path, validator):
-    data = load_file(str(REPO / path), str(path), _values(path))
+    data = load_file(str(REPO), str(path), _values(path))
     assert list(validator.iter_errors(_plain(data))) == []
 
 
 @pytest.mark.parametrize("path", _blueprints(), ids=str)
 def test_shipped_blueprints_validate_as_an_editor_sees_them_unrendered(path, validator):
-    data = load_file(str(REPO / path), str(path), None)
+    data = load_file(str(REPO), str(path), None)
     assert list(validator.iter_errors(_plain(data))) == []
 
 

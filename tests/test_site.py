@@ -12,7 +12,9 @@ from generator.site import render_site
 
 from .conftest import REPO
 
-SITE = str(REPO / "site_assets/raffle")
+
+def render(values: dict):
+    return render_site(str(REPO), "site_assets/raffle", values)
 URL = "https://api.example.test/raffle"
 
 
@@ -36,7 +38,7 @@ class _Inputs(HTMLParser):
 
 @pytest.fixture(scope="module")
 def pages():
-    return {f.key: f for f in render_site(SITE, {"api_url": URL})}
+    return {f.key: f for f in render({"api_url": URL})}
 
 
 def test_pages_carry_the_api_url(pages):
@@ -45,14 +47,14 @@ def test_pages_carry_the_api_url(pages):
 
 
 def test_api_url_is_escaped(tmp_path):
-    files = render_site(SITE, {"api_url": 'https://x"><script>alert(1)</script>'})
+    files = render({"api_url": 'https://x"><script>alert(1)</script>'})
     html = next(f for f in files if f.key == "apply.html").body.decode()
     assert "<script>alert(1)" not in html and "&#34;&gt;&lt;script&gt;" in html
 
 
 def test_missing_value_is_an_error_naming_it():
     with pytest.raises(GeneratorError, match="'api_url' is undefined"):
-        render_site(SITE, {})
+        render({})
 
 
 def test_every_input_has_a_label_and_nothing_is_third_party(pages):
@@ -77,6 +79,6 @@ def test_content_types_and_cache_headers(pages):
 
 
 def test_rendering_is_deterministic():
-    first = [(f.key, f.sha256) for f in render_site(SITE, {"api_url": URL})]
-    assert first == [(f.key, f.sha256) for f in render_site(SITE, {"api_url": URL})]
-    assert first != [(f.key, f.sha256) for f in render_site(SITE, {"api_url": URL + "x"})]
+    first = [(f.key, f.sha256) for f in render({"api_url": URL})]
+    assert first == [(f.key, f.sha256) for f in render({"api_url": URL})]
+    assert first != [(f.key, f.sha256) for f in render({"api_url": URL + "x"})]

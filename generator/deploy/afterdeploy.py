@@ -11,6 +11,7 @@ import hashlib
 import os
 
 from ..errors import GeneratorError
+from ..paths import PathError, check_shippable, resolve
 from ..site import render_site
 from .cloud import DeployError
 from .localurls import local_outputs
@@ -44,13 +45,16 @@ def _md5(data: bytes) -> str:
 
 
 def upload_file(deployer, spec: StackSpec, step: dict) -> None:
-    path = os.path.join(deployer.root, step["file"])
-    if not os.path.exists(path):
+    if not os.path.lexists(os.path.join(deployer.root, step["file"])):
         hint = " (run `make ca` to make a development CA)" if "ca/" in step["file"] else ""
         raise DeployError(f"after deploy: {step['file']} does not exist{hint}; the stack is "
                           "deployed, so create the file and deploy again")
-    with open(path, "rb") as handle:
-        body = handle.read()
+    try:
+        with open(resolve(deployer.root, step["file"]), "rb") as handle:
+            body = handle.read()
+        check_shippable(step["file"], body)
+    except PathError as exc:
+        raise DeployError(f"after deploy: {exc.message}; nothing was uploaded") from None
     cloud = deployer.cloud
     if cloud.object_etags(step["bucket"], spec.region).get(step["key"]) == _md5(body):
         return
@@ -61,7 +65,7 @@ def upload_file(deployer, spec: StackSpec, step: dict) -> None:
 
 def publish_site(deployer, spec: StackSpec, step: dict) -> None:
     try:
-        files = render_site(os.path.join(deployer.root, step["source"]), step.get("values", {}))
+        files = render_site(deployer.root, step["source"], step.get("values", {}))
     except GeneratorError as exc:
         raise DeployError(f"after deploy: {exc}") from None
     cloud, bucket = deployer.cloud, step["bucket"]

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import GeneratorError, did_you_mean
+from ..paths import resolve
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,12 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
 
 
 def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
-    path = os.path.join(root, "build", env, app, "manifest.json")
+    path = resolve(root, f"build/{env}/{app}/manifest.json")
     with open(path, encoding="utf-8") as handle:
         manifest = json.load(handle)
     stacks = []
     for entry in manifest["stacks"]:
-        template_path = os.path.join(root, "build", env, app, entry["template"])
+        template_path = resolve(root, f"build/{env}/{app}/{entry['template']}")
         with open(template_path, "rb") as handle:
             template = handle.read()
         if hashlib.sha256(template).hexdigest() != entry["template_sha256"]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from ..paths import resolve
 from .bootstrap import STACK as ASSET_STACK
 from .bootstrap import bootstrap_stack
 from .cloud import Cloud, DeployError
@@ -394,11 +395,10 @@ class Deployer:
         for asset in spec.assets:
             if self.cloud.object_exists(bucket, asset["key"], spec.region):
                 continue
-            path = os.path.join(self.root, asset["file"])
-            if not os.path.exists(path):
+            if not os.path.lexists(os.path.join(self.root, asset["file"])):
                 raise DeployError(f"{asset['file']} is missing (zips are not committed); "
                                   "run `make synth` to build it")
-            with open(path, "rb") as handle:
+            with open(resolve(self.root, asset["file"]), "rb") as handle:
                 self.cloud.put_object(bucket, asset["key"], handle.read(), spec.region)
             self.console.say(key, f"uploaded {asset['key']}")
 

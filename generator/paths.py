@@ -1,0 +1,144 @@
+"""Every file the tool reads or ships stays inside the project.
+
+Blueprints arrive in pull requests, and so can symbolic links: a link in lambda_code/
+or site_assets/ would otherwise pull `~/.aws/credentials` into a Lambda zip or a public
+bucket. Each path is resolved with `realpath` and must stay below the project's own real
+path; a link that leaves it is refused by name, as are dangling links, loops of links and
+folders where a file is expected. Some files are never shipped, wherever they are:
+private keys, and anything under .git/ or a virtualenv.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+
+from .errors import GeneratorError
+
+NEVER_SHIPPED = ("*.key", "*.p12", "*.pfx", "*.jks", "id_rsa*", "id_ed25519*", ".env",
+                 "*.tfstate")
+NEVER_SHIPPED_DIRS = (".git", ".venv", ".venv-referees", ".cache", ".ssh", ".aws",
+                      "node_modules")
+PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+class PathError(GeneratorError):
+    """A path that leaves the project, or a file that is not what it claims to be."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.line, self.col = message, line, col
+
+
+def resolve(root: str, relative: str, want: str = "file") -> str:
+    """The real path of a project-relative path, which must exist inside the project.
+
+    `want` is "file" or "folder"; anything else there is an error."""
+    base = os.path.realpath(root)
+    path = os.path.join(base, relative)
+    _check_links(base, relative)
+    if not os.path.lexists(path):
+        raise PathError(f"{relative} does not exist")
+    real = os.path.realpath(path)
+    if not inside(base, real):
+        raise PathError(f"{relative} is outside the project; the tool only reads files "
+                        "inside the project folder")
+    if want == "file" and not os.path.isfile(real):
+        raise PathError(f"{relative} is a folder, not a file" if os.path.isdir(real)
+                        else f"{relative} is not a regular file")
+    if want == "folder" and not os.path.isdir(real):
+        raise PathError(f"{relative} is a file, not a folder")
+    return real
+
+
+def _check_links(base: str, relative: str) -> None:
+    """Each link on the way to `relative` must resolve, without a loop, inside `base`."""
+    current = base
+    for part in relative.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        shown = os.path.relpath(os.path.join(current, part), base)
+        current = os.path.join(current, part)
+        if not os.path.islink(current):
+            continue
+        target = os.readlink(current)
+        try:
+            real = os.path.realpath(current, strict=True)
+        except OSError as exc:
+            what = "a loop of links" if exc.errno == 40 else "a link to nothing"
+            raise PathError(f"{shown} is {what} (it points at {target}); remove or fix "
+                            "the link") from None
+        if not inside(base, real):
+            raise PathError(f"{shown} is a link to {target}, outside the project; the tool "
+                            "only reads files inside the project folder: copy the file in "
+                            "instead of linking to it")
+        current = real
+
+
+def inside(base: str, real: str) -> bool:
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def read_text(root: str, relative: str) -> str:
+    """A project file's text; errors name the file and, for bad bytes, where they are."""
+    with open(resolve(root, relative), "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise PathError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} here); save the "
+                        "file as UTF-8", line, col) from None
+
+
+def walk(root: str, folder: str, skip_dirs: frozenset[str] = frozenset()
+         ) -> list[tuple[str, str]]:
+    """(path relative to `folder`, real path) of each file below a project folder, sorted.
+
+    Hidden files and folders and `skip_dirs` are left out; every link is checked."""
+    base = os.path.realpath(root)
+    found: list[tuple[str, str]] = []
+    _walk(base, folder.rstrip("/"), "", skip_dirs, found, {resolve(root, folder, "folder")})
+    return sorted(found)
+
+
+def _walk(base: str, folder: str, below: str, skip_dirs: frozenset[str],
+          found: list, seen: set[str]) -> None:
+    real_dir = os.path.realpath(os.path.join(base, folder, below))
+    for name in sorted(os.listdir(real_dir)):
+        if name.startswith(".") or name in skip_dirs:
+            continue
+        relative = f"{below}{name}"
+        shown = f"{folder}/{relative}"
+        _check_links(base, shown)
+        real = os.path.realpath(os.path.join(base, shown))
+        if os.path.isdir(real):
+            if real in seen:
+                raise PathError(f"{shown} leads back to a folder above it (a loop of "
+                                "links); remove the link")
+            _walk(base, folder, relative + "/", skip_dirs, found, seen | {real})
+        elif os.path.isfile(real):
+            found.append((relative, real))
+
+
+def never_shipped(relative: str) -> str | None:
+    """Why a project file may never be uploaded anywhere, or None."""
+    parts = relative.replace("\\", "/").split("/")
+    for part in parts[:-1]:
+        if part in NEVER_SHIPPED_DIRS:
+            return f"files under {part}/ are never shipped"
+    for pattern in NEVER_SHIPPED:
+        if fnmatch.fnmatch(parts[-1], pattern):
+            return f"{pattern} files (private keys and secrets) are never shipped"
+    return None
+
+
+def check_shippable(relative: str, data: bytes) -> None:
+    """Refuse a file that must not leave the machine: by its name, or a private key inside."""
+    reason = never_shipped(relative)
+    if reason is None and PRIVATE_KEY.search(data):
+        reason = "it holds a private key, and private keys are never shipped"
+    if reason:
+        raise PathError(f"{relative} cannot be uploaded: {reason}")

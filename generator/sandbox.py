@@ -1,0 +1,130 @@
+"""Jinja2 for untrusted text: blueprints and site pages arrive in pull requests.
+
+Rendering runs in Jinja2's `ImmutableSandboxedEnvironment` with empty globals: a
+template sees only the values it is given (an environment's values and the documented
+built-ins `env`, `app`, `region`). Before anything is rendered, the template's syntax
+tree is checked, so a blueprint reaching for Python internals (`__globals__`,
+`__class__`, `|attr('__init__')`) or for other files (`{% include %}`) is a located
+error and is never evaluated, not even in a branch that would not run. What the static
+check cannot see (an attribute reached through a value) the sandbox refuses at run time,
+and that is reported the same way. Repetition and powers are bounded, so a template
+cannot make the synth allocate gigabytes or spin for minutes.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+MAX_LENGTH = 1_000_000       # characters or items a `*` may produce
+MAX_EXPONENT = 1_000         # `x ** n` beyond this is refused
+NOT_ALLOWED = "not allowed in a blueprint"
+FILE_TAGS = {nodes.Include: "include", nodes.Import: "import",
+             nodes.FromImport: "from … import", nodes.Extends: "extends"}
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """A sandboxed environment with nothing in its globals and bounded arithmetic."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("undefined", jinja2.StrictUndefined)
+        options.setdefault("keep_trailing_newline", True)
+        super().__init__(**options)
+        self.globals.clear()
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"a power above {MAX_EXPONENT} is {NOT_ALLOWED}")
+            return left ** right
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
+                    and len(seq) * times > MAX_LENGTH:
+                raise SecurityError(f"repeating a value into more than {MAX_LENGTH:,} "
+                                    f"characters or items is {NOT_ALLOWED}")
+        return left * right
+
+
+def forbidden(env: jinja2.Environment, text: str, what: str = "blueprint",
+              partials: bool = False) -> list[tuple[int, int, str]]:
+    """(line, column, message) for each construct a template may not use.
+
+    With `partials`, `{% include %}` and the like may name files of the template's own
+    folder (as quoted, relative names). Raises jinja2.TemplateSyntaxError for text that
+    does not parse."""
+    found = []
+    lines = text.split("\n")
+    for node, name, message in _findings(env.parse(text), partials):
+        message = message.replace("a blueprint", f"a {what}")
+        found.append((node.lineno, _column(lines, node.lineno, name), message))
+    return sorted(set(found))
+
+
+def _findings(tree: nodes.Template, partials: bool
+              ) -> Iterator[tuple[nodes.Node, str, str]]:
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        name = _reached_name(node)
+        if name is not None and name.startswith("_"):
+            yield node, name, f"'{name}': Python internals are {NOT_ALLOWED}"
+    for node in tree.find_all(tuple(FILE_TAGS)):
+        tag = FILE_TAGS[type(node)]
+        if not partials:
+            yield node, tag.split()[0], (f"{{% {tag} %}} is {NOT_ALLOWED}: a blueprint is "
+                                         "one file; put shared values in app.yaml")
+        elif not _partial_name(node.template):
+            written = node.template.value if isinstance(node.template, nodes.Const) else "…"
+            yield node, tag.split()[0], (
+                f"{{% {tag} %}} of {written!r}: only files of the site folder can be "
+                "included, by a quoted relative name such as '_layout.html'")
+
+
+def _partial_name(template: nodes.Expr) -> bool:
+    if not isinstance(template, nodes.Const) or not isinstance(template.value, str):
+        return False
+    parts = template.value.replace("\\", "/").split("/")
+    return template.value[:1] not in ("/", "\\") and ".." not in parts and "" not in parts
+
+
+def _reached_name(node: nodes.Node) -> str | None:
+    """The attribute or key name a node reaches for, when it is written out."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return str(node.arg.value)
+    if isinstance(node, nodes.Filter) and node.name in ("attr", "map", "selectattr",
+                                                         "rejectattr", "sort", "groupby"):
+        for arg in [*node.args, *(k.value for k in node.kwargs)]:
+            if isinstance(arg, nodes.Const) and isinstance(arg.value, str) \
+                    and arg.value.startswith("_"):
+                return arg.value
+    return None
+
+
+def _column(lines: list[str], line: int, name: str | None) -> int:
+    """1-based column of `name` on a line (of the first tag when it is not written)."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    for pattern in ([re.escape(name)] if name else []) + [r"\{[{%]"]:
+        found = re.search(pattern, text)
+        if found:
+            return found.start() + 1
+    return 1
+
+
+def template_line(exc: BaseException) -> int:
+    """The template line an exception raised while rendering came from (1 if unknown)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == "<template>" or frame.filename.endswith((".html", ".htm")):
+            return frame.lineno or 1
+    return 1
+
+
+def first_tag_column(text: str, line: int) -> int:
+    return _column(text.split("\n"), line, None)

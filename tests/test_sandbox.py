@@ -1,0 +1,121 @@
+"""Blueprints are untrusted: a stage file trying to run code, read the environment or
+reach other files gets a located error, nothing is evaluated and build/ is untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.errors import GeneratorError
+from generator.site import render_site
+
+from .conftest import tree_digest, write_files
+
+STAGE = "blueprints/shop/03-evil.yaml"
+
+
+def stage(expression: str) -> str:
+    """A valid stage whose description is the expression on line 2."""
+    return ("resources:\n"
+            f"  Q:\n    kind: table\n    key: {{id: S}}\n    name: \"{expression}\"\n")
+
+
+ESCAPES = {
+    "globals through a built-in": (
+        "{{ cycler.__init__.__globals__.os.popen('touch CANARY').read() }}",
+        "5:22: '__init__': Python internals are not allowed in a blueprint"),
+    "class hierarchy": (
+        "{{ domain.__class__.__mro__[1].__subclasses__() }}",
+        "5:22: '__class__': Python internals are not allowed in a blueprint"),
+    "attr filter": (
+        "{{ domain | attr('__class__') }}",
+        "5:30: '__class__': Python internals are not allowed in a blueprint"),
+    "item lookup": (
+        "{{ domain['__class__'] }}",
+        "5:23: '__class__': Python internals are not allowed in a blueprint"),
+    "include another file": (
+        "{% include '/etc/passwd' %}",
+        "5:15: {% include %} is not allowed in a blueprint"),
+    "import": (
+        "{% import 'x.yaml' as x %}",
+        "5:15: {% import %} is not allowed in a blueprint"),
+    "extends": (
+        "{% extends '../app.yaml' %}",
+        "5:15: {% extends %} is not allowed in a blueprint"),
+    "a name built at run time": (
+        "{{ domain | attr('__cla' ~ 'ss__') }}",
+        "5:12: {{ … }} refused: access to attribute '__class__' of 'str' object is unsafe."),
+    "huge repetition": (
+        "{{ 'a' * 100000000 }}",
+        "5:12: {{ … }} refused: repeating a value into more than 1,000,000 characters or "
+        "items is not allowed in a blueprint"),
+    "huge power": (
+        "{{ 9 ** 99999999 }}",
+        "5:12: {{ … }} refused: a power above 1000 is not allowed in a blueprint"),
+    "no built-in globals": (
+        "{{ lipsum() }}",
+        "5:12: undefined value 'lipsum' in {{ … }}"),
+    "no environment": (
+        "{{ environ['HOME'] }}",
+        "5:12: undefined value 'environ' in {{ … }}"),
+    "type error": (
+        "{{ domain + 1 }}",
+        "5:12: {{ … }} failed (TypeError: can only concatenate str (not \"int\") to str)"),
+    "division by zero": (
+        "{{ 1 // 0 }}",
+        "5:12: {{ … }} failed (ZeroDivisionError: integer division or modulo by zero)"),
+    "attribute of a plain value": (
+        "{{ domain.name }}",
+        "5:12: {{ … }}: a str value has no attribute 'name'; use the value itself"),
+}
+
+
+@pytest.mark.parametrize("case", ESCAPES, ids=str)
+def test_an_escape_is_a_located_error_and_nothing_runs(case, mini, cli, monkeypatch):
+    expression, expected = ESCAPES[case]
+    monkeypatch.chdir(mini)
+    before = tree_digest(mini / "build")
+    write_files(mini, {STAGE: stage(expression)})
+
+    run = cli(mini, "synth")
+
+    assert run.code == 1, run.out + run.err
+    assert f"error: {STAGE}:{expected}" in run.err
+    assert "Traceback" not in run.err and "internal error" not in run.err
+    assert not (mini / "CANARY").exists()
+    assert tree_digest(mini / "build") == before
+
+
+def test_allowed_jinja_still_works(mini, cli):
+    write_files(mini, {STAGE: stage("{{ domain | upper | replace('.', '-') }}-{{ env }}"
+                                    "{% if region == 'eu-west-1' %}-eu{% endif %}")})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 0, run.err
+    template = (mini / "build/dev/shop/03-evil.yaml").read_text()
+    assert "TableName: SHOP-EXAMPLE-dev-eu" in template
+
+
+SITE_ESCAPES = {
+    "globals": ("<p>{{ self.__init__.__globals__ }}</p>", "index.html:2:12",
+                "'__init__': Python internals are not allowed in a site page"),
+    "include outside the site": ("{% include '../../app.yaml' %}", "index.html:2:4",
+                                 "{% include %} of '../../app.yaml'"),
+    "run-time attribute": ("{{ api_url | attr('__cla' ~ 'ss__') }}", "index.html:2:1",
+                           "refused: access to attribute '__class__'"),
+}
+
+
+@pytest.mark.parametrize("case", SITE_ESCAPES, ids=str)
+def test_site_pages_render_in_the_sandbox(case, tmp_path):
+    body, where, expected = SITE_ESCAPES[case]
+    write_files(tmp_path, {"site_assets/shop/index.html": "<h1>Shop</h1>\n" + body + "\n"})
+    with pytest.raises(GeneratorError) as raised:
+        render_site(str(tmp_path), "site_assets/shop", {"api_url": "https://x"})
+    assert f"site_assets/shop/{where}: " in str(raised.value)
+    assert expected in str(raised.value)
+
+
+def test_site_partials_are_included_from_the_site_folder_only(tmp_path):
+    write_files(tmp_path, {"site_assets/shop/_layout.html": "<main>{{ api_url }}</main>\n",
+                           "site_assets/shop/index.html": "{% include '_layout.html' %}"})
+    files = render_site(str(tmp_path), "site_assets/shop", {"api_url": "https://x"})
+    assert [(f.key, f.body) for f in files] == [("index.html", b"<main>https://x</main>\n")]
