@@ -22,7 +22,7 @@ from .lint import Finding, LintJob, lint
 from .model import App, discover, load_app, load_app_spec
 from .refs import parse_output
 from .source import Tag
-from .synth import build_stage
+from .synth import build_stage, guard
 
 MANIFEST_FORMAT = 1
 SCHEMA_PATH = "build/schema/blueprint.schema.json"
@@ -145,6 +145,8 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
         if len(problems.items) > before:
             continue
         template = builder.template.to_dict()
+        if not guard(builder, template):
+            continue
         text = to_yaml(template)
         entry = _manifest_entry(app, stage, builder, text)
         entries.append(entry)

@@ -18,6 +18,7 @@ from .assets import Asset, package
 from .cfn import Intrinsic, pascal, ref
 from .errors import GeneratorError, Mark, Problems
 from .model import App, Resource, Stage
+from .policyguard import Violation, check_template
 from .refs import parse_output
 from .source import Map, Seq, Tag
 from .steps import check_files
@@ -50,6 +51,7 @@ class StageBuilder:
         self.wiring: dict[str, Wiring] = {}
         self.assets: list[Asset] = []
         self.sources: dict[str, Mark] = {}
+        self.origins: dict[str, Resource] = {}
 
     # -- values -------------------------------------------------------------------
     def value(self, value: Any) -> Any:
@@ -130,6 +132,7 @@ class StageBuilder:
                 resource.DependsOn = list(source.depends_on)
             self.template.add_resource(resource)
             self.sources[resource.title] = source.mark
+            self.origins[resource.title] = source
 
     def code(self, source: Resource, folder: str, include: tuple[str, ...]) -> str:
         """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip."""
@@ -184,6 +187,39 @@ def _description(app: App, stage: Stage) -> str:
     what = f": {stage.description}" if stage.description else ""
     return (f"{app.name} {stage.name} ({app.env.name}){what}. "
             f"Generated from {stage.file}; do not edit.")
+
+
+def guard(builder: StageBuilder, template: dict) -> bool:
+    """Report the policy guard's findings on the blueprint lines; True when there are none."""
+    violations = check_template(template)
+    for violation in violations:
+        mark, path = _locate(builder.origins.get(violation.logical_id), violation)
+        builder.error(mark, path, violation.message + " (policy guard)")
+    return not violations
+
+
+def _locate(source: Resource | None, violation: Violation) -> tuple[Mark | None, str]:
+    """The blueprint line and key path of a violation: inside a `raw` resource's
+    properties where it was written, else the resource that generated it."""
+    if source is None:
+        return None, _dotted(violation.logical_id, violation.path)
+    if source.kind.name != "raw" or source.logical_id != violation.logical_id \
+            or violation.path[:1] != ("Properties",):
+        where = f"resources.{source.logical_id} (generated {violation.logical_id})"
+        return source.mark, _dotted(where, violation.path)
+    mark, node = source.mark, source.node
+    for part in ("properties",) + violation.path[1:]:
+        if isinstance(node, Map) and part in node:
+            mark, node = node.value_marks[part], node[part]
+        elif isinstance(node, Seq) and isinstance(part, int) and part < len(node):
+            mark, node = node.item_marks[part], node[part]
+        else:
+            break
+    return mark, _dotted(f"resources.{source.logical_id}.properties", violation.path[1:])
+
+
+def _dotted(start: str, path: tuple) -> str:
+    return start + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
 def build_stage(root: str, app: App, stage: Stage, problems: Problems) -> StageBuilder:
