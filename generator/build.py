@@ -160,7 +160,7 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
     result.files[f"{folder}/manifest.json"] = to_json({
         "format": MANIFEST_FORMAT, "app": app.name, "env": app.env.name,
         "region": app.env.region, "account": app.env.account, "tags": app.tags,
-        "stacks": entries})
+        **({"local_only": True} if app.env.local_only else {}), "stacks": entries})
 
 
 def _manifest_entry(app: App, stage, builder, text: bytes) -> dict:

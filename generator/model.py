@@ -17,7 +17,7 @@ from typing import Any
 from .errors import BlueprintError, GeneratorError, Mark, Problems, did_you_mean
 from .kinds import Kind, registry
 from .source import Map, Seq, load_file
-from .spec import Anything, At, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
+from .spec import Anything, At, Bool, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
 from .steps import StepType
 
 FORMAT_VERSION = 1
@@ -35,6 +35,8 @@ class EnvironmentSpec:
                                 "the AWS account this environment must deploy to", None)
     values: dict = field(MapOf(Anything()),
                          "values for {{ name }} in the stage files (e.g. domain)", None)
+    local_only: bool = field(Bool(), "deploy only to the local cloud, never to AWS "
+                                     "(for an environment with open test settings)", False)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class Environment:
     region: str
     account: str | None
     values: dict
+    local_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,8 @@ def load_app_spec(root: str, app_dir: str) -> tuple[AppSpec, Map]:
 def load_app(root: str, app_dir: str, env_name: str, spec: AppSpec) -> App:
     """Load, validate and resolve every stage of one app for one environment."""
     env_spec = spec.environments[env_name]
-    env = Environment(env_name, env_spec.region, env_spec.account, env_spec.values or {})
+    env = Environment(env_name, env_spec.region, env_spec.account, env_spec.values or {},
+                      env_spec.local_only)
     problems = Problems()
     stages: dict[str, Stage] = {}
     broken: set[str] = set()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from generator.deploy.cloud import DeployError, Target
 from generator.deploy.models import HASH_TAG, Change, Decision, StackState
 from generator.deploy.plan import change_table, decide, gate, stack_hash
+
+from .conftest import REPO
 
 HASH = stack_hash(b"template", {"P": "1"}, {"app": "x"})
 
@@ -93,16 +97,26 @@ def test_change_table_shows_action_type_replacement_and_properties():
     assert rows[1].split() == ["Modify", "Entries", "AWS::DynamoDB::Table", "True", "KeySchema"]
 
 
-@pytest.mark.parametrize("endpoint", ["http://10.0.0.5:4566", "http://example.com:4566",
-                                      "http://192.168.1.2"])
-def test_local_target_refuses_anything_but_loopback(endpoint):
-    with pytest.raises(DeployError, match="not on this machine"):
+@pytest.mark.parametrize("endpoint", [
+    "http://10.0.0.5:4566", "http://example.com:4566", "http://192.168.1.2",
+    # forms an HTTP client could read another host out of, or that are not host:port
+    "http://127.0.0.1\\@evil.example:80", "http://127.0.0.1:4566\\@evil.example",
+    "http://user:pw@127.0.0.1:4566", "http://evil.example@127.0.0.1:4566",
+    "https://127.0.0.1:4566", "http://127.0.0.1:4566/path", "http://127.0.0.1:4566?x=1",
+    "http://127.0.0.1:4566#x", "http://127.0.0.1", "http://127.0.0.1:0",
+    "http://127.0.0.1:70000", "http://0x7f.0.0.1:4566", "http://127.1:4566",
+    "http://localhost.evil.example:4566", " http://127.0.0.1:4566", "HTTP://127.0.0.1:4566",
+])
+def test_local_target_refuses_anything_but_a_loopback_host_and_port(endpoint):
+    with pytest.raises(DeployError, match="with a host on this machine"):
         Target.local_cloud(endpoint)
 
 
 def test_local_target_accepts_loopback():
     assert Target.local_cloud("http://127.0.0.1:4566/").endpoint == "http://127.0.0.1:4566"
     assert Target.local_cloud("http://localhost:9").local
+    assert Target.local_cloud("http://127.0.0.2:9").local
+    assert Target.local_cloud("http://[::1]:4566").local
 
 
 def test_the_local_cloud_never_uses_real_credentials(monkeypatch):
@@ -123,11 +137,49 @@ def test_the_local_cloud_never_uses_real_credentials(monkeypatch):
     assert "AWS_PROFILE" not in os.environ and "AWS_ACCESS_KEY_ID" not in os.environ
 
 
+def test_the_local_cloud_process_starts_with_no_credential_source(monkeypatch, tmp_path):
+    from generator.deploy import localcloud
+    from generator.deploy.cloud import CREDENTIAL_ENV
+
+    for name in CREDENTIAL_ENV:
+        monkeypatch.setenv(name, "real-" + name.lower())
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/home/me/.aws/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/home/me/.aws/config")
+    started = {}
+
+    class Refused(Exception):
+        pass
+
+    def popen(command, env, **_):
+        started.update(env)
+        raise Refused
+
+    monkeypatch.setattr(localcloud.subprocess, "Popen", popen)
+    monkeypatch.setattr(localcloud, "healthy", lambda port: False)
+    with pytest.raises(Refused):
+        localcloud.start(1, str(tmp_path / "log"))
+    assert not {name for name in CREDENTIAL_ENV if name in started}
+    assert started["AWS_SHARED_CREDENTIALS_FILE"] == started["AWS_CONFIG_FILE"] == os.devnull
+    assert started["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert started["BIND_HOST"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("verb", ["deploy", "plan", "clean", "status", "outputs"])
+def test_a_local_only_environment_never_reaches_aws(verb, cli, monkeypatch):
+    import boto3
+
+    monkeypatch.setattr(boto3.session, "Session", None)   # any AWS client would fail loudly
+    run = cli(REPO, verb, "--env", "local", *(["--yes"] if verb in ("deploy", "clean") else []))
+    assert run.code == 1
+    assert "environment 'local' of customers is local_only (app.yaml): it deploys to the " \
+           "local cloud only; add --local" in run.err
+
+
 def test_cli_refuses_a_local_endpoint_off_this_machine(mini, cli):
     run = cli(mini, "deploy", "--endpoint", "http://10.1.2.3:4566", "--yes")
     assert run.code == 1
-    assert "refusing the local endpoint http://10.1.2.3:4566: it is not on this machine" \
-        in run.err
+    assert "refusing the local endpoint 'http://10.1.2.3:4566': it must be " \
+           "http://<host>:<port> with a host on this machine" in run.err
 
 
 def test_deploy_without_synth_says_what_to_do(tmp_path, cli):

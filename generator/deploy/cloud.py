@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import urllib3
 
 from ..errors import GeneratorError
 from .models import Change, StackState
@@ -41,11 +43,21 @@ class Target:
 
     @classmethod
     def local_cloud(cls, endpoint: str) -> Target:
-        host = urllib.parse.urlparse(endpoint).hostname or ""
-        if not _is_loopback(host):
-            raise DeployError(f"refusing the local endpoint {endpoint}: it is not on this "
-                              "machine (use 127.0.0.1 or localhost)")
+        """The local cloud at `http://<loopback host>:<port>`, and nothing else.
+
+        The URL must be exactly that form, so that no HTTP client can read another host
+        out of it (a backslash, `user@`, a path or query are refused before any call)."""
+        found = LOCAL_URL.fullmatch(endpoint)
+        host = found.group("host").strip("[]") if found else ""
+        if not found or not _is_loopback(host) or not 0 < int(found.group("port")) < 65536 \
+                or urllib3.util.parse_url(endpoint).host.strip("[]") != host:
+            raise DeployError(f"refusing the local endpoint {endpoint!r}: it must be "
+                              "http://<host>:<port> with a host on this machine (127.0.0.1, "
+                              "localhost or [::1]), e.g. http://127.0.0.1:4566")
         return cls(endpoint.rstrip("/"))
+
+
+LOCAL_URL = re.compile(r"http://(?P<host>localhost|[0-9.]+|\[::1\]):(?P<port>[0-9]{1,5})/?")
 
 
 def _is_loopback(host: str) -> bool:
@@ -67,10 +79,17 @@ CREDENTIAL_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
 def isolate_from_real_credentials() -> None:
     """A local run must never find real credentials: drop every variable and file that
     could name them, for this process and the ones it starts."""
+    without_credentials(os.environ)
+
+
+def without_credentials(env) -> dict:
+    """`env` (changed in place, and returned) with no way left to find real credentials:
+    no credential or profile variables, config files that are empty, no instance metadata."""
     for name in CREDENTIAL_ENV:
-        os.environ.pop(name, None)
-    os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+        env.pop(name, None)
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
 
 
 def is_write(operation: str) -> bool:

@@ -81,9 +81,11 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
 
 def make_cloud(args):
     from .cloud import Cloud, Target
+    from .manifest import refuse_local_only
 
     if args.local or args.endpoint:
         return Cloud(Target.local_cloud(args.endpoint or LOCAL_ENDPOINT))
+    refuse_local_only(args.root, args.env)
     return Cloud(Target())
 
 

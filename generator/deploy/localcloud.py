@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 
-from .cloud import DeployError
+from .cloud import DeployError, without_credentials
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -49,11 +49,9 @@ def start(port: int, log_path: str, limit: float = 30.0, extra_env: dict | None 
         raise DeployError(f"something already answers on {HOST}:{port}; stop it (make "
                           "local-down) or pick another port")
     binary = os.path.join(os.path.dirname(sys.executable), "ministack")
-    env = {**os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(port), "IOT_MTLS_ENABLED": "0",
-           "SFTP_ENABLED": "0", "MINISTACK_HOST": "localhost", **(extra_env or {})}
-    for leak in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_SESSION_TOKEN"):
-        env.pop(leak, None)
+    env = without_credentials({
+        **os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(port), "IOT_MTLS_ENABLED": "0",
+        "SFTP_ENABLED": "0", "MINISTACK_HOST": "localhost", **(extra_env or {})})
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -75,3 +75,17 @@ def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
                                 tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
                                 tuple(entry.get("data_holding", [])), manifest.get("account")))
     return stacks
+
+
+def refuse_local_only(root: str, env: str) -> None:
+    """An environment marked `local_only: true` (app.yaml) never reaches AWS."""
+    folder = os.path.join(root, "build", env)
+    for app in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, app, "manifest.json")
+        if os.path.isfile(path):
+            with open(resolve(root, f"build/{env}/{app}/manifest.json"), "rb") as handle:
+                if json.load(handle).get("local_only"):
+                    raise GeneratorError(
+                        f"environment '{env}' of {app} is local_only (app.yaml): it deploys "
+                        "to the local cloud only; add --local (or --endpoint), or pick "
+                        "another environment with --env")
