@@ -66,14 +66,8 @@ def _resource(resource: dict) -> Iterator[tuple[tuple, str]]:
     if not isinstance(props, dict):
         return
     base = ("Properties",)
-    for key in POLICY_KEYS:
-        if isinstance(props.get(key), dict):
-            identity = kind in IDENTITY_TYPES and key != "AssumeRolePolicyDocument"
-            yield from _document(props[key], base + (key,), identity)
-    for index, policy in enumerate(_listed(props.get("Policies"))):
-        if isinstance(policy, dict) and isinstance(policy.get("PolicyDocument"), dict):
-            yield from _document(policy["PolicyDocument"],
-                                 base + ("Policies", index, "PolicyDocument"), True)
+    for path, document, identity in documents(kind, props):
+        yield from _document(document, base + path, identity)
     for index, arn in enumerate(_listed(props.get("ManagedPolicyArns"))):
         found = ADMIN_POLICY.search(_text(arn))
         if found:
@@ -84,6 +78,22 @@ def _resource(resource: dict) -> Iterator[tuple[tuple, str]]:
             and not any(k in props for k in WHO_CONDITIONS):
         yield base + ("Principal",), ("lets anyone invoke the function; name the calling "
                                       "service and its SourceArn")
+
+
+def documents(kind: str, props: dict) -> Iterator[tuple[tuple, dict, bool]]:
+    """(path in Properties, policy document, is an identity policy) of every policy a
+    resource's properties carry."""
+    for key in POLICY_KEYS:
+        if isinstance(props.get(key), dict):
+            yield (key,), props[key], kind in IDENTITY_TYPES and key != "AssumeRolePolicyDocument"
+    for index, policy in enumerate(_listed(props.get("Policies"))):
+        if isinstance(policy, dict) and isinstance(policy.get("PolicyDocument"), dict):
+            yield ("Policies", index, "PolicyDocument"), policy["PolicyDocument"], True
+
+
+def statements(document: dict) -> list:
+    found = document.get("Statement", [])
+    return found if isinstance(found, list) else [found]
 
 
 def _document(document: dict, path: tuple, identity: bool) -> Iterator[tuple[tuple, str]]:
