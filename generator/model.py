@@ -9,12 +9,14 @@ step only ever sees a consistent model. All problems are collected and raised to
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BlueprintError, GeneratorError, Mark, Problems, did_you_mean
+from .errors import BlueprintError, GeneratorError, Mark, Problem, Problems, did_you_mean
 from .kinds import Kind, registry
 from .source import Map, Seq, load_file
 from .spec import Anything, At, Bool, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
@@ -23,7 +25,48 @@ from .steps import StepType
 FORMAT_VERSION = 1
 STAGE_FILE = re.compile(r"(\d\d)-([a-z][a-z0-9-]*)\.yaml")
 LOGICAL_ID = Str(r"[A-Za-z][A-Za-z0-9]{0,200}", "a logical id of letters and digits")
-REGION = Str(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region such as eu-west-1")
+
+
+class _Region(Str):
+    """A region AWS has: checked here, so lint and deploy never meet an unknown one."""
+
+    def check(self, value: Any, at: At) -> Any:
+        region = super().check(value, at)
+        if region is not None and region not in known_regions(region):
+            at.error(f"unknown region {region!r}" + (did_you_mean(region, known_regions())
+                                                      or "; e.g. eu-west-1, us-east-1"))
+            return None
+        return region
+
+
+# The regions of botocore's endpoint data when this was written; a newer botocore's
+# list is read only for a region not in it (reading it costs ~60 ms).
+_REGION_NAMES = """af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2
+ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3
+ap-southeast-4 ap-southeast-5 ap-southeast-6 ap-southeast-7 ca-central-1 ca-west-1
+cn-north-1 cn-northwest-1 eu-central-1 eu-central-2 eu-isoe-west-1 eu-north-1 eu-south-1
+eu-south-2 eu-west-1 eu-west-2 eu-west-3 eusc-de-east-1 il-central-1 me-central-1
+me-south-1 mx-central-1 sa-east-1 us-east-1 us-east-2 us-gov-east-1 us-gov-west-1
+us-iso-east-1 us-iso-west-1 us-isob-east-1 us-isob-west-1 us-isof-east-1 us-isof-south-1
+us-west-1 us-west-2"""
+REGIONS = frozenset(_REGION_NAMES.split())
+
+
+def known_regions(region: str | None = None) -> frozenset[str]:
+    return REGIONS if region in REGIONS else _botocore_regions()
+
+
+@functools.cache
+def _botocore_regions() -> frozenset[str]:
+    import botocore
+
+    path = os.path.join(os.path.dirname(botocore.__file__), "data", "endpoints.json")
+    with open(path, encoding="utf-8") as handle:
+        partitions = json.load(handle)["partitions"]
+    return REGIONS | {r for partition in partitions for r in partition["regions"]}
+
+
+REGION = _Region(r"[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-\d", "an AWS region such as eu-west-1")
 NAME = r"[a-z][a-z0-9-]{0,30}"
 COMMON_KEYS = ("kind", "depends_on")
 
@@ -211,8 +254,16 @@ def discover(root: str) -> list[str]:
     if not os.path.isdir(base):
         raise GeneratorError(f"no blueprints/ folder in {os.path.abspath(root)}; run this in "
                              "the project folder, or pass --root")
-    return sorted(d for d in os.listdir(base)
-                  if os.path.isfile(os.path.join(base, d, "app.yaml")))
+    found = []
+    for name in sorted(os.listdir(base)):
+        folder = os.path.join(base, name)
+        if os.path.isfile(os.path.join(folder, "app.yaml")):
+            found.append(name)
+        elif os.path.isfile(os.path.join(folder, "app.yml")):
+            raise BlueprintError([Problem(Mark(f"blueprints/{name}/app.yml", 1, 1), "",
+                                          "the app file must be named app.yaml (not "
+                                          ".yml); rename it")])
+    return found
 
 
 def load_app_spec(root: str, app_dir: str) -> tuple[AppSpec, Map]:

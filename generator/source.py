@@ -19,6 +19,7 @@ import yaml
 from .errors import BlueprintError, GeneratorError, Mark, Problem, did_you_mean
 from .paths import PathError, read_text
 from .sandbox import NOT_ALLOWED, Sandbox, first_tag_column, forbidden, template_line
+from .yamlerrors import explain
 
 INTRINSIC_TAGS = (
     "Ref", "GetAtt", "Sub", "Join", "Select", "If", "Equals", "FindInMap", "Base64",
@@ -140,10 +141,12 @@ for _tag in INTRINSIC_TAGS + (OUTPUT_TAG,):
 _Loader.add_constructor(None, _Loader.construct_unknown)
 
 
-def parse_yaml(text: str, file: str, lines: list | None = None) -> Any:
+def parse_yaml(text: str, file: str, lines: list | None = None,
+               written: str | None = None) -> Any:
     """Parse YAML text into Map/Seq/Tag values, raising BlueprintError on any problem.
 
-    `lines[i]` is the line the user wrote for rendered line i+1 (None: the same)."""
+    `lines[i]` is the line the user wrote for rendered line i+1 (None: the same);
+    `written` is the text before rendering, to show the `{{ }}` behind a broken line."""
     problems = _tab_problems(text, file, lines)
     if problems:
         raise BlueprintError(problems)
@@ -154,15 +157,28 @@ def parse_yaml(text: str, file: str, lines: list | None = None) -> Any:
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = _mark(file, mark, lines) if mark else Mark(file, 1, 1)
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise BlueprintError([Problem(where, "", f"invalid YAML: {what}")]) from None
+        line, col, message = explain(exc, text)
+        where = _mark(file, yaml.Mark("", 0, line - 1, col - 1, None, None), lines)
+        message += _rendered_hint(written, where.line, text.split("\n")[line - 1:line])
+        raise BlueprintError([Problem(where, "", message)]) from None
     finally:
         loader.dispose()
     if loader.problems:
         raise BlueprintError(loader.problems)
     return data
+
+
+def _rendered_hint(written: str | None, line: int, rendered: list[str]) -> str:
+    """When the line was written with `{{ }}`, what it rendered to, and how to keep it."""
+    if written is None:
+        return ""
+    lines = written.split("\n")
+    source = lines[line - 1] if 0 < line <= len(lines) else ""
+    found = _SIMPLE.search(source) or re.search(r"\{\{.*?\}\}", source)
+    if not found or not rendered or rendered[0] == source:
+        return ""
+    return (f" (this line has {found.group(0)}, which rendered it as {rendered[0].strip()!r}; "
+            f"quote the value, e.g. \"{found.group(0)}\", if the value holds YAML syntax)")
 
 
 def _tab_problems(text: str, file: str, lines: list | None) -> list[Problem]:
@@ -266,9 +282,12 @@ def _undefined_problem(exc: jinja2.UndefinedError, text: str, file: str,
                        f"'{attribute.group(2)}'; use the value itself, e.g. {{{{ domain }}}}")
     name = _undefined_name(message)
     known = ", ".join(sorted(values)) or "none"
+    env = values.get("env")
+    where = f"environment '{env}' (app.yaml environments.{env}.values)" if env else \
+        "the environment"
     return Problem(Mark(file, line, _column_of(text, line, name)), "",
-                   f"undefined value '{name}' in {{{{ … }}}}; the environment defines: "
-                   f"{known}" + did_you_mean(name, values))
+                   f"undefined value '{name}' in {{{{ … }}}}; {where} defines: {known}"
+                   + did_you_mean(name, values))
 
 
 def _undefined_name(message: str) -> str:
@@ -292,7 +311,7 @@ def load_file(root: str, shown: str, values: dict | None) -> Any:
     except PathError as exc:
         raise BlueprintError([Problem(Mark(shown, exc.line, exc.col), "", exc.message)]
                              ) from None
-    lines = None
-    if values is not None:
-        text, lines = render_with_lines(text, shown, values)
-    return parse_yaml(text, shown, lines)
+    if values is None:
+        return parse_yaml(text, shown)
+    rendered, lines = render_with_lines(text, shown, values)
+    return parse_yaml(rendered, shown, lines, text)

@@ -86,6 +86,11 @@ class Str(Type):
         if isinstance(value, (int, float)) and not isinstance(value, bool) \
                 and not self.choices and not self.pattern:
             return str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                self.pattern and self.pattern.fullmatch(str(value)):
+            at.error(f"expected {self.expected}, got the number {value}; YAML reads "
+                     f"unquoted digits as a number: quote it, '{value}'")
+            return None
         if not isinstance(value, str):
             return self.fail(value, at)
         if self.choices and value not in self.choices:

@@ -130,9 +130,20 @@ class StageBuilder:
         for resource in resources:
             if resource.title == source.logical_id and source.depends_on:
                 resource.DependsOn = list(source.depends_on)
+            if resource.title in self.template.resources:
+                self._collision(source, resource.title)
+                continue
             self.template.add_resource(resource)
             self.sources[resource.title] = source.mark
             self.origins[resource.title] = source
+
+    def _collision(self, source: Resource, title: str) -> None:
+        first = self.origins[title]
+        blueprint = first if first.logical_id == title else source
+        maker = source if blueprint is first else first
+        self.error(blueprint.mark, f"resources.{blueprint.logical_id}",
+                   f"the name {title} is taken: {maker.kind.name} '{maker.logical_id}' "
+                   f"generates a resource named {title}; rename {blueprint.logical_id}")
 
     def code(self, source: Resource, folder: str, include: tuple[str, ...]) -> str:
         """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip."""

@@ -51,8 +51,8 @@ CASES = {
         f"{CODE}:5:1: tab character in indentation; YAML needs spaces"),
     "invalid YAML": (
         {CODE: code_stage("    code: shop_worker\n    environment: {A: 1\n")},
-        f"{CODE}:6:1: invalid YAML: while parsing a flow mapping did not find "
-        "expected ',' or '}'"),
+        f"{CODE}:5:18: invalid YAML: the '{{' here is not closed (or an item in it "
+        "lacks a ','); add '}'"),
     "unknown tag": (
         {CODE: code_stage("    code: shop_worker\n    environment: {A: !Reff Worker}\n")},
         f"{CODE}:5:22: unknown tag '!Reff'; use one of !Ref, !GetAtt, !Sub, !Join, "
@@ -92,8 +92,8 @@ CASES = {
         "!Output of a stage that depends on it"),
     "undefined template value": (
         {CODE: code_stage("    code: shop_worker\n    description: for {{ domian }}\n")},
-        f"{CODE}:5:22: undefined value 'domian' in {{{{ … }}}}; the environment defines: "
-        "app, domain, env, region; did you mean 'domain'?"),
+        f"{CODE}:5:22: undefined value 'domian' in {{{{ … }}}}; environment 'dev' (app.yaml "
+        "environments.dev.values) defines: app, domain, env, region; did you mean 'domain'?"),
     "access level the kind lacks": (
         {CODE: code_stage("    code: shop_worker\n    access:\n"
                           "      - {resource: !Output data.TableArn, allow: [fly]}\n")},

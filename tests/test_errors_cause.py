@@ -1,0 +1,106 @@
+"""Mistakes reported where their cause is, with what to do: YAML syntax, bytes, Jinja2
+values, names that collide, regions, layout. Exit 1, no traceback, build/ unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import MINI, tree_digest, write_files
+
+CODE = "blueprints/shop/02-code.yaml"
+APP = "blueprints/shop/app.yaml"
+
+
+def worker(lines: str) -> str:
+    return "resources:\n  Worker:\n    kind: function\n    code: shop_worker\n" + lines
+
+
+def app_yaml(env_lines: str = "", values: str = "      domain: shop.example\n") -> str:
+    return ("version: 1\nname: shop\nenvironments:\n  dev:\n    region: eu-west-1\n"
+            + env_lines + "    values:\n" + values)
+
+
+CASES = {
+    "unclosed double quote": (
+        {CODE: worker('    description: "orders\n    memory: 256\n    timeout: 3\n')},
+        f"{CODE}:5:18: invalid YAML: this quoted text is never closed; add the closing \""),
+    "unclosed single quote": (
+        {CODE: worker("    description: 'orders\n    memory: 256\n")},
+        f"{CODE}:5:18: invalid YAML: this quoted text is never closed; add the closing '"),
+    "unclosed bracket": (
+        {CODE: worker("    include: [shop_common\n    memory: 256\n")},
+        f"{CODE}:5:14: invalid YAML: the '[' here is not closed (or an item in it lacks "
+        "a ','); add ']'"),
+    "missing colon after a key": (
+        {CODE: worker("    memory 256\n    timeout: 3\n")},
+        f"{CODE}:5:5: invalid YAML: 'memory 256' needs a ':' (a key ends with ':', "
+        "e.g. 'name: value')"),
+    "missing colon after a resource name": (
+        {CODE: "resources:\n  Worker\n    kind: function\n    code: shop_worker\n"},
+        f"{CODE}:2:3: invalid YAML: 'Worker' needs a ':'"),
+    "undefined alias": (
+        {CODE: worker("    description: *orders\n")},
+        f"{CODE}:5:18: invalid YAML: the alias *orders names no anchor &orders defined "
+        "before it"),
+    "bad indentation": (
+        {CODE: worker("    memory: 256\n   timeout: 3\n")},
+        f"{CODE}:6:4: invalid YAML: this line's indentation does not fit the lines above"),
+    "a byte that is not UTF-8": (
+        {CODE: worker("    description: caf\udce9 orders\n")},
+        f"{CODE}:5:21: not UTF-8 text (byte 0xe9 here); save the file as UTF-8"),
+    "unquoted account id": (
+        {APP: app_yaml("    account: 123456789012\n")},
+        f"{APP}:6:14: environments.dev.account: expected a 12-digit AWS account id, got the "
+        "number 123456789012; YAML reads unquoted digits as a number: quote it, "
+        "'123456789012'"),
+    "a value missing in this environment": (
+        {CODE: worker("    description: for {{ team }}\n")},
+        f"{CODE}:5:22: undefined value 'team' in {{{{ … }}}}; environment 'dev' (app.yaml "
+        "environments.dev.values) defines: app, domain, env, region"),
+    "a rendered value that breaks YAML": (
+        {APP: app_yaml(values="      domain: 'shop: example'\n"),
+         CODE: worker("    description: for {{ domain }}\n")},
+        f"{CODE}:5:26: invalid YAML: a second ':' on one line; quote the value if it holds "
+        "': ' (e.g. \"a: b\") (this line has {{ domain }}, which rendered it as "
+        "'description: for shop: example'; quote the value, e.g. \"{{ domain }}\""),
+    "a name a kind generates": (
+        {CODE: worker("  WorkerRole:\n    kind: raw\n    type: AWS::SQS::Queue\n")},
+        f"{CODE}:6:5: resources.WorkerRole: the name WorkerRole is taken: function 'Worker' "
+        "generates a resource named WorkerRole; rename WorkerRole"),
+    "an unknown region": (
+        {APP: app_yaml().replace("eu-west-1", "eu-west-9")},
+        f"{APP}:5:13: environments.dev.region: unknown region 'eu-west-9'; did you mean "
+        "'eu-west-"),
+}
+
+
+@pytest.mark.parametrize("lint", [False, True], ids=["no lint", "lint"])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_mistake_is_reported_at_its_cause(case, lint, mini, cli):
+    files, expected = CASES[case]
+    before = tree_digest(mini / "build")
+    for name, text in files.items():
+        (mini / name).write_bytes(text.encode("utf-8", "surrogateescape"))
+
+    run = cli(mini, "synth", *([] if lint else ["--no-lint"]))
+
+    assert run.code == 1, run.out
+    assert f"error: {expected}" in run.err
+    assert "Traceback" not in run.err and "internal error" not in run.err
+    assert tree_digest(mini / "build") == before
+
+
+def test_an_app_yml_is_named_not_skipped(mini, cli):
+    (mini / APP).rename(mini / "blueprints/shop/app.yml")
+    run = cli(mini, "synth")
+    assert run.code == 1
+    assert "error: blueprints/shop/app.yml:1:1: the app file must be named app.yaml (not " \
+           ".yml); rename it" in run.err
+
+
+def test_a_region_botocore_knows_but_this_list_does_not_is_accepted(mini, cli, monkeypatch):
+    from generator import model
+
+    monkeypatch.setattr(model, "REGIONS", frozenset({"us-east-1"}))
+    write_files(mini, {APP: MINI[APP]})
+    assert cli(mini, "synth", "--no-lint").code == 0
