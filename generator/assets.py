@@ -8,6 +8,7 @@ the code does, whatever the machine, zlib version or file timestamps.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import os
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import GeneratorError
-from .paths import never_shipped, walk
+from .paths import never_shipped, read_text, walk
 
 SKIPPED_DIRS = {"__pycache__", "tests", "fixtures", ".pytest_cache"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -63,6 +64,41 @@ def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
     stamp = tuple((name, os.stat(full).st_size, os.stat(full).st_mtime_ns)
                   for name, full in entries)
     return _package(code, tuple(entries), stamp)
+
+
+def handler_problem(root: str, code: str, include: tuple[str, ...], handler: str) -> str | None:
+    """What is wrong with a `module.function` handler, read without running the code."""
+    module, function = handler.rsplit(".", 1)
+    path = module.replace(".", "/")
+    for folder in (code, *include):
+        for candidate in (f"lambda_code/{folder}/{path}.py",
+                          f"lambda_code/{folder}/{path}/__init__.py"):
+            if os.path.isfile(os.path.join(root, candidate)):
+                return _defines(root, candidate, function)
+    return (f"no module '{module}' in lambda_code/{code}/ (looked for "
+            f"lambda_code/{code}/{path}.py); fix the handler or add the file")
+
+
+def _defines(root: str, shown: str, function: str) -> str | None:
+    try:
+        tree = ast.parse(read_text(root, shown), shown)
+    except SyntaxError as exc:
+        return f"{shown}:{exc.lineno}:{exc.offset}: the handler's module is not valid " \
+               f"Python: {exc.msg}"
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    if function in names:
+        return None
+    defined = ", ".join(sorted(n for n in names if not n.startswith("_"))) or "nothing"
+    return f"{shown} defines no '{function}' (it defines {defined}); fix the handler's " \
+           "function name"
 
 
 @lru_cache(maxsize=256)

@@ -14,7 +14,7 @@ from typing import Any
 
 from troposphere import Output, Parameter, Tags, Template
 
-from .assets import Asset, package
+from .assets import Asset, handler_problem, package
 from .cfn import Intrinsic, pascal, ref
 from .errors import GeneratorError, Mark, Problems
 from .model import App, Resource, Stage
@@ -145,8 +145,11 @@ class StageBuilder:
                    f"the name {title} is taken: {maker.kind.name} '{maker.logical_id}' "
                    f"generates a resource named {title}; rename {blueprint.logical_id}")
 
-    def code(self, source: Resource, folder: str, include: tuple[str, ...]) -> str:
-        """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip."""
+    def code(self, source: Resource, folder: str, include: tuple[str, ...],
+             handler: str | None = None) -> str:
+        """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip.
+
+        With `handler` (module.function), the module must define that function."""
         node = source.node
         for key, name in [("code", folder)] + [("include", n) for n in include]:
             if not os.path.lexists(os.path.join(self.root, "lambda_code", name)):
@@ -160,6 +163,11 @@ class StageBuilder:
             self.error(node.value_marks["code"], f"resources.{source.logical_id}.code",
                        str(exc))
             return "missing"
+        wrong = handler and handler_problem(self.root, folder, include, handler)
+        if wrong:
+            key = "handler" if "handler" in node else "code"
+            self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
+                       f"handler {handler}: {wrong}")
         if asset.key not in {a.key for a in self.assets}:
             self.assets.append(asset)
         return asset.key

@@ -104,3 +104,42 @@ def test_a_region_botocore_knows_but_this_list_does_not_is_accepted(mini, cli, m
     monkeypatch.setattr(model, "REGIONS", frozenset({"us-east-1"}))
     write_files(mini, {APP: MINI[APP]})
     assert cli(mini, "synth", "--no-lint").code == 0
+
+
+HANDLERS = {
+    "no such function": (
+        "    handler: handler.handle\n", {},
+        "5:14: resources.Worker.handler: handler handler.handle: "
+        "lambda_code/shop_worker/handler.py defines no 'handle' (it defines handler); fix "
+        "the handler's function name"),
+    "no such module": (
+        "    handler: app.handler\n", {},
+        "5:14: resources.Worker.handler: handler app.handler: no module 'app' in "
+        "lambda_code/shop_worker/ (looked for lambda_code/shop_worker/app.py)"),
+    "default handler missing": (
+        "", {"lambda_code/shop_worker/handler.py": "def main(event, context):\n    pass\n"},
+        "4:11: resources.Worker.code: handler handler.handler: lambda_code/shop_worker/"
+        "handler.py defines no 'handler' (it defines main)"),
+    "module that does not parse": (
+        "", {"lambda_code/shop_worker/handler.py": "def handler(event:\n"},
+        "4:11: resources.Worker.code: handler handler.handler: lambda_code/shop_worker/"
+        "handler.py:1:12: the handler's module is not valid Python"),
+}
+
+
+@pytest.mark.parametrize("case", HANDLERS, ids=str)
+def test_a_handler_that_does_not_exist_is_located(case, mini, cli):
+    lines, files, expected = HANDLERS[case]
+    write_files(mini, {CODE: worker(lines), **files})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1
+    assert f"error: {CODE}:{expected}" in run.err
+
+
+def test_handlers_are_read_not_run(mini, cli):
+    canary = mini / "CANARY"
+    write_files(mini, {"lambda_code/shop_worker/handler.py":
+                       f"open({str(canary)!r}, 'w').write('ran')\n"
+                       "def handler(e, c):\n    pass\n"})
+    assert cli(mini, "synth", "--no-lint").code == 0
+    assert not canary.exists()

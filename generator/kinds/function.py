@@ -87,7 +87,8 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
     props: dict[str, Any] = {
         "Architectures": [spec.architecture],
         "Code": awslambda.Code(S3Bucket=b.asset_bucket(),
-                               S3Key=b.code(resource, spec.code, spec.include)),
+                               S3Key=b.code(resource, spec.code, spec.include,
+                                            spec.handler)),
         "Handler": spec.handler, "MemorySize": spec.memory, "Runtime": spec.runtime,
         "Timeout": spec.timeout, "Role": role_arn,
         "LoggingConfig": awslambda.LoggingConfig(LogGroup=ref(f"{name}LogGroup")),
