@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .assets import Asset
 from .dump import to_json, to_yaml
-from .errors import BlueprintError, GeneratorError, Problems, did_you_mean
+from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
 from .lint import Finding, LintJob, lint
 from .model import App, discover, load_app, load_app_spec
 from .refs import parse_output
@@ -54,12 +54,20 @@ class SynthResult:
     seconds: float = 0.0
 
 
-class LintFailed(GeneratorError):
+class LintFailed(BlueprintError):
+    """cfn-lint errors, each on the blueprint line it comes from (template position too)."""
+
     def __init__(self, findings: list[Finding]) -> None:
         self.findings = findings
-        errors = [str(f) for f in findings if f.is_error]
-        super().__init__(f"cfn-lint found {len(errors)} error(s); build/ was not "
-                         "changed:\n" + "\n".join(errors))
+        super().__init__([_problem(f) for f in findings if f.is_error])
+
+
+def _problem(finding: Finding) -> Problem:
+    said = f"{finding.message} (cfn-lint {finding.rule})"
+    at = f"{finding.template}:{finding.line}:{finding.col}"
+    if finding.source is None:
+        return Problem(Mark(finding.template, finding.line, finding.col), "", said)
+    return Problem(finding.source, finding.key, f"{said} [template {at}]")
 
 
 def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list[App]:

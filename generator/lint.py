@@ -16,14 +16,14 @@ from importlib.metadata import version
 
 from .errors import Mark
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 PARALLEL_FROM = 4
 _RULES = None
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One cfn-lint match, with the blueprint line it comes from where known."""
+    """One cfn-lint match, with the blueprint position and key it comes from where known."""
 
     template: str
     line: int
@@ -32,14 +32,18 @@ class Finding:
     severity: str
     message: str
     source: Mark | None
+    key: str = ""
 
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
 
     def __str__(self) -> str:
-        origin = f" (from {self.source})" if self.source else ""
-        return f"{self.template}:{self.line}:{self.col}: {self.rule} {self.message}{origin}"
+        said = f"{self.message} (cfn-lint {self.rule})"
+        at = f"{self.template}:{self.line}:{self.col}"
+        if self.source is None:
+            return f"{at}: {said}"
+        return f"{self.source}: {self.key}: {said} [template {at}]"
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def _lint_one(job: tuple[str, bytes, str]) -> list[list]:
         config = ConfigMixIn(regions=[region])
         matches = list(run_template_by_data(template, config, _rules()))
     return sorted([m.linenumber, m.columnnumber, m.rule.id, m.rule.severity, m.message,
-                   [str(p) for p in (m.path or [])[:2]]] for m in matches)
+                   [p if isinstance(p, int) else str(p) for p in (m.path or [])]]
+                  for m in matches)
 
 
 def _run(jobs: list[LintJob], workers: int) -> list[list[list]]:
@@ -132,6 +137,11 @@ def lint(jobs: list[LintJob], cache_path: str | None,
 
 
 def _finding(job: LintJob, raw: list) -> Finding:
+    from .synth import locate
+
     line, col, rule, severity, message, path = raw
-    source = job.sources.get(path[1]) if len(path) == 2 and path[0] == "Resources" else None
-    return Finding(job.name, line, col, rule, severity, message, source)
+    origin = job.sources.get(path[1]) if len(path) > 1 and path[0] == "Resources" else None
+    if origin is None:
+        return Finding(job.name, line, col, rule, severity, message, None)
+    mark, key = locate(origin, path[1], tuple(path[2:]))
+    return Finding(job.name, line, col, rule, severity, message, mark, key)

@@ -9,6 +9,7 @@ assets. Builders stay small because everything shared lives here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from .assets import Asset, handler_problem, package
 from .cfn import Intrinsic, pascal, ref
 from .errors import GeneratorError, Mark, Problems
 from .model import App, Resource, Stage
-from .policyguard import Violation, check_template
+from .policyguard import check_template
 from .refs import parse_output
 from .source import Map, Seq, Tag
 from .steps import check_files
@@ -50,8 +51,8 @@ class StageBuilder:
         self.template.set_description(_description(app, stage))
         self.wiring: dict[str, Wiring] = {}
         self.assets: list[Asset] = []
-        self.sources: dict[str, Mark] = {}
-        self.origins: dict[str, Resource] = {}
+        # template resource → the blueprint resource that made it (for positions)
+        self.sources: dict[str, Resource] = {}
 
     # -- values -------------------------------------------------------------------
     def value(self, value: Any) -> Any:
@@ -134,11 +135,10 @@ class StageBuilder:
                 self._collision(source, resource.title)
                 continue
             self.template.add_resource(resource)
-            self.sources[resource.title] = source.mark
-            self.origins[resource.title] = source
+            self.sources[resource.title] = source
 
     def _collision(self, source: Resource, title: str) -> None:
-        first = self.origins[title]
+        first = self.sources[title]
         blueprint = first if first.logical_id == title else source
         maker = source if blueprint is first else first
         self.error(blueprint.mark, f"resources.{blueprint.logical_id}",
@@ -212,29 +212,41 @@ def guard(builder: StageBuilder, template: dict) -> bool:
     """Report the policy guard's findings on the blueprint lines; True when there are none."""
     violations = check_template(template)
     for violation in violations:
-        mark, path = _locate(builder.origins.get(violation.logical_id), violation)
+        mark, path = locate(builder.sources.get(violation.logical_id), violation.logical_id,
+                            violation.path)
         builder.error(mark, path, violation.message + " (policy guard)")
     return not violations
 
 
-def _locate(source: Resource | None, violation: Violation) -> tuple[Mark | None, str]:
-    """The blueprint line and key path of a violation: inside a `raw` resource's
-    properties where it was written, else the resource that generated it."""
+def locate(source: Resource | None, logical_id: str, path: tuple) -> tuple[Mark | None, str]:
+    """The blueprint position and key path of a place in a built resource: inside a
+    `raw` resource's properties where it was written, else the blueprint key of the same
+    name (snake_case) or the resource that generated it."""
     if source is None:
-        return None, _dotted(violation.logical_id, violation.path)
-    if source.kind.name != "raw" or source.logical_id != violation.logical_id \
-            or violation.path[:1] != ("Properties",):
-        where = f"resources.{source.logical_id} (generated {violation.logical_id})"
-        return source.mark, _dotted(where, violation.path)
+        return None, _dotted(logical_id, path)
+    if source.kind.name != "raw" or source.logical_id != logical_id \
+            or path[:1] != ("Properties",):
+        where = f"resources.{source.logical_id}" + (
+            f" (generated {logical_id})" if logical_id != source.logical_id else "")
+        name = path[1] if path[:1] == ("Properties",) and len(path) > 1 else \
+            (path[0] if path else None)
+        key = _snake(name) if isinstance(name, str) else None
+        if key and key in source.node and logical_id == source.logical_id:
+            return source.node.value_marks[key], f"{where}.{key}"
+        return source.mark, _dotted(where, path)
     mark, node = source.mark, source.node
-    for part in ("properties",) + violation.path[1:]:
+    for part in ("properties",) + tuple(path[1:]):
         if isinstance(node, Map) and part in node:
             mark, node = node.value_marks[part], node[part]
         elif isinstance(node, Seq) and isinstance(part, int) and part < len(node):
             mark, node = node.item_marks[part], node[part]
         else:
             break
-    return mark, _dotted(f"resources.{source.logical_id}.properties", violation.path[1:])
+    return mark, _dotted(f"resources.{source.logical_id}.properties", tuple(path[1:]))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _dotted(start: str, path: tuple) -> str:

@@ -39,10 +39,10 @@ def test_lint_error_fails_synth_naming_template_and_blueprint(mini, cli):
     write_files(mini, {"blueprints/shop/03-topic.yaml": BAD_RAW})
     run = cli(mini, "synth")
     assert run.code == 1
-    assert "cfn-lint found 1 error(s); build/ was not changed" in run.err
-    assert "build/dev/shop/03-topic.yaml:7:7: E3002 Additional properties are not " \
-           "allowed ('TopicNme' was unexpected. Did you mean 'TopicName'?)" in run.err
-    assert "(from blueprints/shop/03-topic.yaml:3:5)" in run.err
+    assert "error: blueprints/shop/03-topic.yaml:6:17: resources.Topic.properties.TopicNme: " \
+           "Additional properties are not allowed ('TopicNme' was unexpected. Did you mean " \
+           "'TopicName'?) (cfn-lint E3002) [template build/dev/shop/03-topic.yaml:7:7]\n" \
+           "1 problem found; nothing was written" in run.err
     assert tree_digest(mini / "build") == before
 
 
@@ -51,7 +51,9 @@ def test_lint_warnings_are_shown_but_not_fatal(mini, cli):
     run = cli(mini, "synth")
     assert run.code == 0
     assert "build/dev/shop/03-queues.yaml" in run.out and "lint: 1 warning(s)" in run.out
-    assert "warning build/dev/shop/03-queues.yaml:" in run.err and "W3005" in run.err
+    assert "warning blueprints/shop/03-queues.yaml:8:17: resources.Other.depends_on: 'Queue' " \
+           "dependency already enforced" in run.err
+    assert "(cfn-lint W3005) [template build/dev/shop/03-queues.yaml:" in run.err
 
 
 def _cfnlint_imported(root) -> bool:

@@ -108,7 +108,7 @@ def test_the_role_kind_is_guarded_too_when_the_name_is_built(mini, cli):
                               "AdministratorAccess\n"})
     run = cli(mini, "synth", "--no-lint")
     assert run.code == 1
-    assert f"error: {STAGE}:3:5: resources.Runner (generated Runner).Properties." \
+    assert f"error: {STAGE}:3:5: resources.Runner.Properties." \
            "ManagedPolicyArns[0]: the AWS managed policy AdministratorAccess" in run.err
 
 
