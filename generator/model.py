@@ -128,7 +128,7 @@ class ResourceType(Type):
             at.key("kind", value.mark).error(
                 "missing required key: the resource kind, one of " + ", ".join(kinds))
             return None
-        if kind_name not in kinds:
+        if not isinstance(kind_name, str) or kind_name not in kinds:
             at.key("kind", value.value_marks["kind"]).error(
                 f"unknown kind {shown(kind_name)}; expected one of {', '.join(kinds)}"
                 + did_you_mean(kind_name, kinds))

@@ -161,6 +161,13 @@ def parse_yaml(text: str, file: str, lines: list | None = None,
         where = _mark(file, yaml.Mark("", 0, line - 1, col - 1, None, None), lines)
         message += _rendered_hint(written, where.line, text.split("\n")[line - 1:line])
         raise BlueprintError([Problem(where, "", message)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        where = _mark(file, yaml.Mark("", 0, line - 1, col - 1, None, None), lines)
+        raise BlueprintError([Problem(where, "", f"invalid YAML: the control character "
+                                                 f"U+{exc.character:04X} is not allowed; "
+                                                 "remove it")]) from None
     finally:
         loader.dispose()
     if loader.problems:

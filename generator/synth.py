@@ -245,6 +245,13 @@ def locate(source: Resource | None, logical_id: str, path: tuple) -> tuple[Mark 
     return mark, _dotted(f"resources.{source.logical_id}.properties", tuple(path[1:]))
 
 
+def _plain(exc: Exception) -> str:
+    """troposphere's type errors without its class reprs."""
+    text = re.sub(r"<class '(?:[a-z0-9_]+\.)*([A-Za-z0-9_]+)'>", r"\1", str(exc))
+    return text.replace("None.", "").replace(": ", " ", 1) + \
+        ("; quote numbers where text is expected" if "int, expected str" in text else "")
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -257,7 +264,11 @@ def build_stage(root: str, app: App, stage: Stage, problems: Problems) -> StageB
     """Run every resource's builder; problems are collected, not raised."""
     builder = StageBuilder(root, app, stage, problems)
     for resource in stage.resources.values():
-        resource.kind.build(builder, resource)
+        try:
+            resource.kind.build(builder, resource)
+        except (TypeError, ValueError) as exc:   # troposphere's own checks of a value
+            builder.error(resource.mark, f"resources.{resource.logical_id}",
+                          f"a value has the wrong type: {_plain(exc)}")
     check_files(root, stage, problems)
     builder.finish()
     return builder

@@ -67,6 +67,21 @@ CASES = {
         {CODE: worker("  WorkerRole:\n    kind: raw\n    type: AWS::SQS::Queue\n")},
         f"{CODE}:6:5: resources.WorkerRole: the name WorkerRole is taken: function 'Worker' "
         "generates a resource named WorkerRole; rename WorkerRole"),
+    "a control character": (
+        {CODE: worker("    description: orders\x01\n")},
+        f"{CODE}:5:24: invalid YAML: the control character U+0001 is not allowed; remove it"),
+    "a kind that is a list": (
+        {CODE: "resources:\n  Worker:\n    kind: [function]\n"},
+        f"{CODE}:3:11: resources.Worker.kind: unknown kind a list; expected one of "),
+    "a number where the template needs text": (
+        {"blueprints/shop/03-domain.yaml": "resources:\n  Domain:\n    kind: api_domain\n"
+                                           "    domain: api.shop.example\n"
+                                           "    hosted_zone: shop.example\n"
+                                           "    certificate: arn:cert\n    truststore: 12345\n"
+                                           "    mappings: [{api: a, stage: s}]\n"},
+        "blueprints/shop/03-domain.yaml:3:5: resources.Domain: a value has the wrong type: "
+        "MutualTlsAuthentication TruststoreUri is int, expected str; quote numbers where "
+        "text is expected"),
     "an unknown region": (
         {APP: app_yaml().replace("eu-west-1", "eu-west-9")},
         f"{APP}:5:13: environments.dev.region: unknown region 'eu-west-9'; did you mean "
