@@ -127,6 +127,11 @@ class StageBuilder:
         for resource in resources:
             if resource.title == source.logical_id and source.depends_on:
                 resource.DependsOn = list(source.depends_on)
+            part = resource.title.removeprefix(source.logical_id)
+            skips = source.kind.skips(source.spec, part) \
+                if part != resource.title else []
+            if skips:
+                resource.Metadata = {"checkov": {"skip": skips}}
             self.template.add_resource(resource)
             self.sources[resource.title] = source.mark
 
