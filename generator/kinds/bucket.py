@@ -18,8 +18,8 @@ from ..spec import Bool, Int, Value, field
 from . import Kind, Waiver
 
 LOG_BUCKET_WAIVER = Waiver("CKV_AWS_18", "Logs", "This is the access-log bucket: logging "
-                           "it into itself would loop, and another would only move the "
-                           "question")
+                           "it into itself would loop, and a bucket for its logs would "
+                           "need one too")
 
 
 @dataclass(frozen=True)

@@ -131,10 +131,10 @@ KIND = Kind(
                "its errors back"),
         Waiver("CKV_AWS_173", "", "Environment variables hold resource names, never "
                "secrets (those go to SSM SecureString); Lambda encrypts them at rest with "
-               "its own key"),
-        Waiver("CKV_AWS_115", "", "No concurrency reserved unless reserved_concurrency is "
-               "set: reserving fails on new accounts (limit 10), and its API's throttling "
-               "caps the load", unless="reserved_concurrency"),
+               "an AWS-managed key"),
+        Waiver("CKV_AWS_115", "", "No concurrency reserved: reserving fails on new "
+               "accounts (limit 10) and its API's throttling caps the load; set "
+               "reserved_concurrency to reserve", unless="reserved_concurrency"),
         Waiver("CKV_AWS_158", "LogGroup", "Log group encrypted by CloudWatch Logs' own "
                "keys; set log_key to use a customer key (the customers app does)",
                unless="log_key"),
