@@ -106,3 +106,19 @@ def test_cfn_lint_informational_rules_are_really_on(tmp_path):
     (tmp_path / "stack.yaml").write_text(UNEXPLAINED)
     done = cfn_lint_informational([str(tmp_path / "stack.yaml")])
     assert "I3011" in done.stdout and "Forgotten" not in done.stderr
+
+
+def test_a_waiver_is_dropped_where_the_resource_meets_the_check():
+    from .templates import resources
+
+    def skipped(path: str, logical_id: str) -> set[str]:
+        metadata = resources(path)[logical_id].get("Metadata", {})
+        return {s["id"] for s in metadata.get("checkov", {}).get("skip", [])}
+
+    # the raffle table uses DynamoDB's key; the customers table has kms_key
+    assert "CKV_AWS_119" in skipped("build/dev/raffle/01-table.yaml", "Entries")
+    assert "CKV_AWS_119" not in skipped("build/dev/customers/02-data.yaml", "Table")
+    # customers' log groups have log_key; the raffle's do not
+    assert "CKV_AWS_158" in skipped("build/dev/raffle/02-functions.yaml", "ApplyLogGroup")
+    for group in ("CreateLogGroup", "ApiLogGroup"):
+        assert "CKV_AWS_158" not in skipped("build/dev/customers/03-api.yaml", group)
