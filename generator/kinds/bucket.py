@@ -50,7 +50,8 @@ def build(b, resource) -> None:
 
 KIND = Kind(
     name="bucket",
-    description="Private S3 bucket: public access blocked, encrypted, TLS only, retained",
+    description="Private S3 bucket: public access blocked, encrypted, TLS only, access "
+                "logs to a log bucket, retained",
     spec=BucketSpec,
     build=build,
     attributes=frozenset({"Arn", "DomainName", "RegionalDomainName"}),

@@ -1,4 +1,5 @@
-"""`function`: a Python Lambda with its own role, log group and least-privilege access."""
+"""`function`: a Python Lambda with its own role, log group, X-Ray tracing and least-privilege
+access."""
 
 from __future__ import annotations
 
@@ -114,8 +115,8 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
 
 KIND = Kind(
     name="function",
-    description="Python Lambda function with its own role and log group; "
-                "IAM from declared access",
+    description="Python Lambda function with its own role, retained log group and X-Ray "
+                "tracing; IAM from declared access",
     spec=FunctionSpec,
     build=build,
     attributes=frozenset({"Arn"}),

@@ -4,7 +4,8 @@ Each method is a Lambda proxy integration with an invoke permission scoped to th
 and path. The deployment's logical id carries a hash of the API's shape, so any change
 to resources or methods creates a new deployment and the stage moves to it. Methods may
 require an API key; the key is bound to a usage plan (throttling and a quota) on the
-stage. The stage writes JSON access logs to its own log group.
+stage. The stage writes JSON access logs to its own (retained) log group and X-Ray
+traces; API Gateway sends those itself, so no role needs X-Ray permissions.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def _bucket_policy(bucket: str, distribution: str):
 KIND = Kind(
     name="website",
     description="Static site: private encrypted bucket read only by its CloudFront "
-                "distribution (OAC), HTTPS and TLS 1.2+, Route 53 alias",
+                "distribution (OAC), HTTPS and TLS 1.2+, Route 53 alias, access logs",
     spec=WebsiteSpec,
     build=build,
     attributes=frozenset({"DomainName", "Id"}),
