@@ -1,9 +1,17 @@
-# The user-facing verbs. Make creates and fills its own virtualenv (.venv) from
-# setup.cfg, and re-installs only when setup.cfg or pyproject.toml change.
+# The user-facing verbs. Make creates and fills its own virtualenvs from the hashed lock
+# files in requirements/ (.venv for the project, .venv-referees for checkov), and
+# re-installs only when a lock, setup.cfg or pyproject.toml change.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+REFEREES ?= .venv-referees
+REFEREES_STAMP := $(REFEREES)/.installed
+LOCK_VENV ?= .venv-lock
+PIP_LOCK := requirements/pip.lock
+APP_LOCK := requirements/app.lock
+REFEREES_LOCK := requirements/referees.lock
+PIP := -m pip install --quiet --disable-pip-version-check
 GEN := $(BIN)/python -m generator
 ARGS := $(if $(ENV),--env $(ENV)) $(if $(APP),--app $(APP))
 LOCAL_PORT ?= 4566
@@ -11,27 +19,53 @@ LOCAL_ENV ?= local
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth test e2e bench kinds ca deploy plan clean local local-down clean-venv
+.PHONY: help install referees lock synth test e2e bench kinds ca deploy plan clean local local-down clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): setup.cfg pyproject.toml
+# pip and setuptools first (hashed too), then every pinned dependency with its hashes,
+# then the project itself without dependencies, built by that setuptools.
+$(STAMP): setup.cfg pyproject.toml $(PIP_LOCK) $(APP_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing dependencies into $(VENV) (once; again only when setup.cfg changes)"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,local]'
+	@echo "installing $(APP_LOCK) into $(VENV) (again only when a lock or setup.cfg changes)"
+	@$(BIN)/python $(PIP) --require-hashes --upgrade -r $(PIP_LOCK)
+	@$(BIN)/python $(PIP) --require-hashes -r $(APP_LOCK)
+	@$(BIN)/python $(PIP) --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# checkov pins boto3, botocore and more far from ours: it lives in a venv of its own.
+$(REFEREES_STAMP): $(PIP_LOCK) $(REFEREES_LOCK)
+	@test -x $(REFEREES)/bin/python || $(PYTHON) -m venv $(REFEREES)
+	@echo "installing $(REFEREES_LOCK) (checkov) into $(REFEREES)"
+	@$(REFEREES)/bin/python $(PIP) --require-hashes --upgrade -r $(PIP_LOCK)
+	@$(REFEREES)/bin/python $(PIP) --require-hashes -r $(REFEREES_LOCK)
+	@touch $(REFEREES_STAMP)
+
 install: $(STAMP) ## create the virtualenv and install (other verbs do this themselves)
+
+referees: $(REFEREES_STAMP) ## install checkov into its own virtualenv (make test does this itself)
+
+# Resolved against PyPI alone, whatever this machine's pip configuration adds.
+COMPILE = PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= $(LOCK_VENV)/bin/pip-compile \
+	--quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links --index-url https://pypi.org/simple
+lock: ## refresh the hashed lock files in requirements/ (pip-tools, from PyPI)
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python $(PIP) 'pip-tools>=7.5,<8'; }
+	@$(COMPILE) -o $(PIP_LOCK) requirements/pip.in
+	@$(COMPILE) --extra test --extra local -o $(APP_LOCK) setup.cfg
+	@$(COMPILE) -o $(REFEREES_LOCK) requirements/referees.in
+	@echo "wrote $(PIP_LOCK), $(APP_LOCK) and $(REFEREES_LOCK)"
 
 synth: $(STAMP) ## blueprints -> linted templates in build/ (ENV=, APP= to narrow)
 	@$(GEN) synth $(ARGS)
 
 CHROMIUM ?= /usr/bin/chromium
 
-test: $(STAMP) $(CHROMIUM) ## run the test suite (the browser test included)
-	@$(BIN)/python -m pytest -q
+test: $(STAMP) $(REFEREES_STAMP) $(CHROMIUM) ## run the test suite (browser test and checkov included)
+	@REFEREES=$(REFEREES) $(BIN)/python -m pytest -q
 
 e2e: $(STAMP) $(CHROMIUM) ## the raffle site in headless Chromium on the local cloud (screenshots in build/e2e/)
 	@$(BIN)/python -m pytest -q -m e2e
@@ -68,8 +102,8 @@ local-down: $(STAMP) ## stop the local cloud started by make local (by its PID)
 kinds: $(STAMP) ## list the resource kinds blueprints may use
 	@$(GEN) kinds
 
-clean-venv: ## remove the virtualenv (the next verb re-creates it)
-	rm -rf $(VENV)
+clean-venv: ## remove the virtualenvs (the next verb re-creates them)
+	rm -rf $(VENV) $(REFEREES) $(LOCK_VENV)
 
 CA_DIR ?= build/ca
 ca: $(CA_DIR)/RootCA.pem ## development CA + client certificate for mutual TLS (build/ca/, never committed)

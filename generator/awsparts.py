@@ -1,13 +1,26 @@
-"""Pieces several kinds share: private encrypted buckets, log groups, DNS aliases."""
+"""Pieces several kinds share: private encrypted buckets, log groups and log buckets,
+DNS aliases."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from awacs.aws import Bool, Condition, Deny, Principal, Statement
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import logs, route53, s3
 
-from .cfn import Intrinsic, get_att, sub
+from .cfn import Intrinsic, get_att, ref, sub
+from .iam import document
+from .spec import Value, field
 
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # the fixed hosted zone of every CloudFront alias
 
@@ -48,13 +61,53 @@ def deny_insecure_transport(bucket_id: str) -> Statement:
 
 def _s3_any():
     # A Deny statement may use s3:* safely: it only ever takes permissions away.
-    from awacs.aws import Action
-
     return Action("s3", "*")
 
 
-def log_group(logical_id: str, retention: int) -> logs.LogGroup:
-    return logs.LogGroup(logical_id, RetentionInDays=retention)
+def log_group(logical_id: str, retention: int, kms_key: Any = None) -> logs.LogGroup:
+    """A log group kept when its stack goes (logs are evidence), optionally KMS-encrypted."""
+    group = logs.LogGroup(logical_id, RetentionInDays=retention,
+                          **({"KmsKeyId": kms_key} if kms_key is not None else {}))
+    group.DeletionPolicy = group.UpdateReplacePolicy = "Retain"
+    return group
+
+
+def log_key_field():
+    """The spec field of kinds whose log groups may be encrypted with a customer key."""
+    return field(Value(), "ARN of a KMS key encrypting its log groups (a kms_key whose "
+                          "log_groups lets CloudWatch Logs use it; default: CloudWatch "
+                          "Logs' own encryption)", None)
+
+
+def log_bucket(logical_id: str, sources: list[str], acl_delivery: bool,
+               expire_days: int) -> tuple[s3.Bucket, s3.BucketPolicy]:
+    """A private, versioned, retained bucket receiving access logs of `sources` buckets.
+
+    S3 server access logs accept only S3-managed encryption on their target; CloudFront's
+    standard logs are delivered through bucket ACLs, so `acl_delivery` lets the bucket
+    owner keep ACLs (public access stays blocked either way).
+    """
+    bucket = private_bucket(logical_id, versioned=True)
+    if acl_delivery:
+        bucket.OwnershipControls = s3.OwnershipControls(Rules=[
+            s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerPreferred")])
+    bucket.LifecycleConfiguration = s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
+        Id="ExpireLogs", Status="Enabled", ExpirationInDays=expire_days,
+        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30))])
+    write = Statement(
+        Sid="S3ServerAccessLogsDelivery", Effect=Allow,
+        Principal=Principal("Service", ["logging.s3.amazonaws.com"]),
+        Action=[Action("s3", "PutObject")], Resource=[sub(f"${{{logical_id}.Arn}}/s3/*")],
+        Condition=Condition([StringEquals("aws:SourceAccount", sub("${AWS::AccountId}")),
+                             ArnLike("aws:SourceArn", [get_att(b, "Arn") for b in sources])]))
+    policy = s3.BucketPolicy(f"{logical_id}Policy", Bucket=ref(logical_id),
+                             PolicyDocument=document([write, deny_insecure_transport(logical_id)]))
+    return bucket, policy
+
+
+def access_logging(log_bucket_id: str) -> s3.LoggingConfiguration:
+    return s3.LoggingConfiguration(DestinationBucketName=ref(log_bucket_id),
+                                   LogFilePrefix="s3/")
 
 
 def alias_records(logical_id: str, zone_id: Intrinsic, name: str, target_dns: Any,

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     kinds = verbs.add_parser("kinds", help="list the resource kinds a blueprint may use",
                              description="List resource kinds and their fields.")
     kinds.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    kinds.add_argument("--waivers", action="store_true",
+                       help="the referee (checkov) checks kinds waive, and why (Markdown)")
     kinds.add_argument("kind", nargs="?", help="show the fields of one kind")
     kinds.set_defaults(run=_kinds)
 
@@ -82,9 +84,11 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _kinds(args: argparse.Namespace) -> int:
-    from .docs import kind_fields, kinds_table
+    from .docs import kind_fields, kinds_table, waivers_table
 
-    if args.kind:
+    if args.waivers:
+        print(waivers_table())
+    elif args.kind:
         print(kind_fields(args.kind))
     else:
         print(kinds_table(markdown=args.markdown))

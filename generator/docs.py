@@ -1,4 +1,5 @@
-"""Documentation generated from the registry: the kinds table and each kind's fields."""
+"""Documentation generated from the registry: the kinds table, each kind's fields and
+the referee checks kinds waive on purpose (the README's Security section)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,18 @@ def kinds_table(markdown: bool = False) -> str:
         return "\n".join(rows)
     width = max(len(n) for n in kinds)
     return "\n".join(f"{name:<{width}}  {kind.description}" for name, kind in kinds.items())
+
+
+def waivers_table() -> str:
+    """Every checkov check a kind waives, on which of its resources, and why (Markdown)."""
+    rows = ["| kind | resource | check | why it is not met | met instead when set |",
+            "|---|---|---|---|---|"]
+    for name, kind in registry().items():
+        for waiver in kind.waivers:
+            unless = f"`{waiver.unless}`" if waiver.unless else ""
+            rows.append(f"| `{name}` | `<Name>{waiver.part}` | {waiver.check} | "
+                        f"{waiver.reason} | {unless} |")
+    return "\n".join(rows)
 
 
 def kind_fields(name: str) -> str:

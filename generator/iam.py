@@ -20,6 +20,9 @@ ALLOW = Str(r"[a-z_]+|" + ACTION,
             "an access level such as read or write, or an IAM action such as "
             "dynamodb:PutItem (no wildcards)")
 REFUSED_POLICIES = ("FullAccess", "AdministratorAccess", "PowerUserAccess")
+# X-Ray's write actions have no resource-level permissions: they only accept
+# Resource "*". These two are the whole grant a traced function needs.
+XRAY_WRITE = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,13 @@ def allow(actions: list[str], resources: list) -> Statement:
     names = sorted(set(actions))
     return Statement(Effect=Allow, Action=[Action(*a.split(":", 1)) for a in names],
                      Resource=resources)
+
+
+def xray_writes() -> Statement:
+    """Let a traced function send its trace segments (the only `*` resource we grant)."""
+    statement = allow(list(XRAY_WRITE), ["*"])
+    statement.Sid = "XRayAcceptsOnlyResourceStar"
+    return statement
 
 
 def grants(builder, resource, entries: tuple[Access, ...]) -> list[Statement]:

@@ -134,6 +134,11 @@ class StageBuilder:
             if resource.title in self.template.resources:
                 self._collision(source, resource.title)
                 continue
+            part = resource.title.removeprefix(source.logical_id)
+            skips = source.kind.skips(source.spec, part) \
+                if part != resource.title else []
+            if skips:
+                resource.Metadata = {"checkov": {"skip": skips}}
             self.template.add_resource(resource)
             self.sources[resource.title] = source
 

@@ -33,6 +33,15 @@ def test_kinds_lists_every_registered_kind(capsys):
     assert [line.split()[0] for line in out.splitlines()] == list(registry())
 
 
+def test_kinds_waivers_prints_every_waiver_with_its_reason(capsys):
+    assert main(["kinds", "--waivers"]) == 0
+    out = capsys.readouterr().out
+    for kind in registry().values():
+        for waiver in kind.waivers:
+            assert f"| `{kind.name}` | `<Name>{waiver.part}` | {waiver.check} | " \
+                   f"{waiver.reason} |" in out
+
+
 def test_kind_fields_and_unknown_kind(capsys):
     assert main(["kinds", "table"]) == 0
     assert "point_in_time_recovery" in capsys.readouterr().out

@@ -63,7 +63,8 @@ def test_function_may_only_put_items_use_the_key_and_log():
     policy = resources(API)["CreateRolePolicy"]["Properties"]["PolicyDocument"]
     actions = sorted(a for s in policy["Statement"] for a in s["Action"])
     assert actions == ["dynamodb:PutItem", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-                       "logs:CreateLogStream", "logs:PutLogEvents"]
+                       "logs:CreateLogStream", "logs:PutLogEvents",
+                       "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     assert resources(API)["Create"]["Properties"]["Role"] == {"Ref": "KeyFunctionRoleArn"}
 
 
@@ -111,3 +112,17 @@ def test_outputs():
     outputs = template(API)["Outputs"]
     assert outputs["CustomersUrl"]["Value"]["Fn::Sub"].endswith("/dev/customers")
     assert outputs["ApiKeyParameter"]["Value"] == "/customers/dev/api-key"
+
+
+def test_log_groups_are_encrypted_with_the_key_which_logs_may_use_only_for_this_app():
+    groups = resources(API, "AWS::Logs::LogGroup")
+    assert set(groups) == {"CreateLogGroup", "ApiLogGroup"}
+    for body in groups.values():
+        assert body["Properties"]["KmsKeyId"] == {"Ref": "KeyKeyArn"}
+    policy = resources(KEY)["Key"]["Properties"]["KeyPolicy"]
+    (logs,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncryptsNamedLogGroups"]
+    assert logs["Principal"] == {"Service": [{"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}]}
+    assert "kms:CreateGrant" not in logs["Action"] and all("*" not in a for a in logs["Action"])
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+        {"Fn::Sub": ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                     "log-group:${Name}", {"Name": "customers-dev-*"}]}]}}

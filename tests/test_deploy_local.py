@@ -259,7 +259,9 @@ def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, loc
         assert cloud.stack(spec.name, spec.region) is None
     kept_ids = {(k.stack, k.logical_id) for k in kept}
     assert {("raffle-dev-table", "Entries"), ("customers-dev-data", "Table"),
-            ("customers-dev-key", "Key"), ("raffle-dev-truststore", "Truststore")} <= kept_ids
+            ("customers-dev-key", "Key"), ("raffle-dev-truststore", "Truststore"),
+            ("raffle-dev-truststore", "TruststoreLogs"),
+            ("raffle-dev-functions", "ApplyLogGroup")} <= kept_ids
     dynamodb = local.client("dynamodb")
     entries = dynamodb.scan(TableName="dynamodb-table-lottery")["Items"]
     assert {"ann@example.com", "bob@example.com"} <= {i["email"]["S"] for i in entries}
@@ -269,8 +271,12 @@ def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, loc
     assert table.how_to_delete == "aws dynamodb delete-table --table-name " \
                                   "dynamodb-table-lottery --region eu-west-1"
 
-    purge(cloud, [table], lambda stack, message: said.append((stack, message)))
+    group = next(k for k in kept if k.logical_id == "ApplyLogGroup")
+    logs = local.client("logs")
+    assert logs.describe_log_groups(logGroupNamePrefix=group.physical_id)["logGroups"]
+    purge(cloud, [table, group], lambda stack, message: said.append((stack, message)))
     assert "dynamodb-table-lottery" not in dynamodb.list_tables()["TableNames"]
+    assert not logs.describe_log_groups(logGroupNamePrefix=group.physical_id)["logGroups"]
     assert "DA_Serverless" in dynamodb.list_tables()["TableNames"]
 
 

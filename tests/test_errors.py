@@ -26,7 +26,7 @@ CASES = {
         {CODE: code_stage("    code: shop_worker\n    memroy: 256\n")},
         f"{CODE}:5:5: resources.Worker.memroy: unknown key for kind 'function'; expected "
         "one of code, handler, runtime, memory, timeout, architecture, description, "
-        "environment, access, include, log_retention, reserved_concurrency, "
+        "environment, access, include, log_retention, log_key, tracing, reserved_concurrency, "
         "ssm_environment, role; "
         "did you mean 'memory'?"),
     "missing required key": (

@@ -1,8 +1,9 @@
-"""The README shows the two commands and the current kinds table."""
+"""The README shows the two commands, the current kinds table and the current list of
+referee checks the kinds waive."""
 
 from __future__ import annotations
 
-from generator.docs import kinds_table
+from generator.docs import kinds_table, waivers_table
 
 from .conftest import REPO
 
@@ -19,6 +20,14 @@ def test_kinds_table_in_readme_is_current():
     start = README.index("\n", start) + 1
     end = README.index("<!-- kinds:end -->")
     assert README[start:end].strip() == kinds_table(markdown=True)
+
+
+def test_security_section_lists_every_waiver_as_the_kinds_declare_it():
+    section = README[README.index("## Security\n"):]
+    start = section.index("<!-- waivers:start")
+    start = section.index("\n", start) + 1
+    end = section.index("<!-- waivers:end -->")
+    assert section[start:end].strip() == waivers_table()
 
 
 def test_ci_runs_exactly_the_readme_test_command():

@@ -92,3 +92,47 @@ def test_functions_write_logs_only_to_their_own_log_group(path):
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
             "Resource": [{"Fn::GetAtt": [f"{logical_id}LogGroup", "Arn"]}]}]
         assert resources(path)[f"{logical_id}LogGroup"]["Properties"]["RetentionInDays"] > 0
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_log_groups_outlive_their_stack(path):
+    for logical_id, body in resources(path, "AWS::Logs::LogGroup").items():
+        assert body["DeletionPolicy"] == body["UpdateReplacePolicy"] == "Retain", logical_id
+        assert body["Properties"]["RetentionInDays"] > 0
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_functions_and_rest_stages_are_traced_and_only_xray_writes_take_any_resource(path):
+    for logical_id, body in resources(path, "AWS::Lambda::Function").items():
+        assert body["Properties"]["TracingConfig"] == {"Mode": "Active"}, logical_id
+    for body in resources(path, "AWS::ApiGateway::Stage").values():
+        assert body["Properties"]["TracingEnabled"] is True
+    for logical_id, document in policy_documents(path):
+        for statement in document["Statement"]:
+            if statement["Effect"] == "Allow" and "*" in _as_list(statement.get("Resource")):
+                if statement.get("Principal"):  # a key policy: the key itself
+                    continue
+                assert statement == {"Sid": "XRayAcceptsOnlyResourceStar", "Effect": "Allow",
+                                     "Action": ["xray:PutTelemetryRecords",
+                                                "xray:PutTraceSegments"],
+                                     "Resource": ["*"]}, logical_id
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_buckets_and_distributions_log_into_a_retained_log_bucket(path):
+    found = resources(path)
+    buckets = resources(path, "AWS::S3::Bucket")
+    for logical_id, body in buckets.items():
+        if logical_id.endswith("Logs"):
+            assert body["DeletionPolicy"] == "Retain"
+            assert body["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+            policy = found[f"{logical_id}Policy"]["Properties"]["PolicyDocument"]
+            (delivery,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+            assert delivery["Principal"] == {"Service": ["logging.s3.amazonaws.com"]}
+            assert set(delivery["Condition"]) == {"ArnLike", "StringEquals"}
+            continue
+        target = body["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+        assert target in buckets and target.endswith("Logs"), logical_id
+    for body in resources(path, "AWS::CloudFront::Distribution").values():
+        logging = body["Properties"]["DistributionConfig"]["Logging"]
+        assert logging["Bucket"]["Fn::GetAtt"][0] in buckets

@@ -33,6 +33,8 @@ class Retained:
                                "(versioned: delete every version first)",
             "AWS::KMS::Key": f"aws kms schedule-key-deletion --key-id {self.physical_id} "
                              f"--pending-window-in-days 7 {region}",
+            "AWS::Logs::LogGroup": f"aws logs delete-log-group --log-group-name "
+                                   f"{self.physical_id} {region}",
         }
         return commands.get(self.resource_type, f"delete {self.physical_id} "
                                                 f"({self.resource_type}) by hand")
@@ -79,6 +81,8 @@ def purge(cloud: Cloud, kept: list[Retained], say) -> None:
         elif item.resource_type == "AWS::S3::Bucket":
             cloud.empty_bucket(item.physical_id, item.region)
             cloud.client("s3", item.region).delete_bucket(Bucket=item.physical_id)
+        elif item.resource_type == "AWS::Logs::LogGroup":
+            cloud.client("logs", item.region).delete_log_group(logGroupName=item.physical_id)
         elif item.resource_type == "AWS::KMS::Key":
             cloud.client("kms", item.region).schedule_key_deletion(
                 KeyId=item.physical_id, PendingWindowInDays=7)

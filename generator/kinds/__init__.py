@@ -19,6 +19,22 @@ ANY_ATTRIBUTE = None
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """A referee's check that a kind's resource does not meet on purpose, and why.
+
+    The builder writes it into the generated resource's `Metadata` (`checkov: skip`), so
+    the template itself carries a reason a reviewer can judge, and the README's Security
+    section lists it (generated from the kinds).
+    """
+
+    check: str  # the checkov id, e.g. CKV_AWS_117
+    part: str  # the resource: "" is the kind's main one, else its logical-id suffix
+    reason: str  # one line
+    # A spec field that meets the check when set: then the resource is not waived.
+    unless: str | None = None
+
+
+@dataclass(frozen=True)
 class Kind:
     """A resource kind: what a blueprint may declare and how it becomes CloudFormation."""
 
@@ -38,6 +54,17 @@ class Kind:
     access_arns: Callable[[Any], list] | None = None
     # Holds data that a replacement or deletion would lose.
     data_holding: bool = False
+    # Referee checks its resources do not meet on purpose (see Waiver).
+    waivers: tuple[Waiver, ...] = ()
+
+    def skips(self, spec: Any, part: str) -> list[dict[str, str]]:
+        """checkov's `skip` entries for one of its resources, in declaration order."""
+        return [{"id": w.check, "comment": w.reason} for w in self.waivers
+                if w.part == part and not (w.unless and _is_set(getattr(spec, w.unless)))]
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value is not False and value != ()
 
 
 @cache

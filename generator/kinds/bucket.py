@@ -1,4 +1,8 @@
-"""`bucket`: a private S3 bucket — public access blocked, encrypted, TLS only, retained."""
+"""`bucket`: a private S3 bucket — public access blocked, encrypted, TLS only, retained.
+
+Its server access logs go to a log bucket of its own (`<Name>Logs`, same region as S3
+requires), kept a year.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,15 @@ from typing import Any
 
 from troposphere import s3
 
-from ..awsparts import deny_insecure_transport, private_bucket
+from ..awsparts import access_logging, deny_insecure_transport, log_bucket, private_bucket
 from ..cfn import ref, sub
 from ..iam import document
-from ..spec import Bool, Value, field
-from . import Kind
+from ..spec import Bool, Int, Value, field
+from . import Kind, Waiver
+
+LOG_BUCKET_WAIVER = Waiver("CKV_AWS_18", "Logs", "This is the access-log bucket: logging "
+                           "it into itself would loop, and a bucket for its logs would "
+                           "need one too")
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,9 @@ class BucketSpec:
     name: Any = field(Value(), "the bucket name (default: generated)", None)
     retain: bool = field(Bool(), "keep the bucket and its objects when the stack is "
                                  "deleted", True)
+    access_logs: bool = field(Bool(), "keep server access logs in a log bucket of its "
+                                      "own", True)
+    log_days: int = field(Int(1, 3653), "days access logs are kept", 365)
 
 
 def build(b, resource) -> None:
@@ -32,18 +43,23 @@ def build(b, resource) -> None:
     policy = s3.BucketPolicy(f"{name}Policy", Bucket=ref(name),
                              PolicyDocument=document([deny_insecure_transport(name)]))
     b.add(resource, bucket, policy)
+    if spec.access_logs:
+        bucket.LoggingConfiguration = access_logging(f"{name}Logs")
+        b.add(resource, *log_bucket(f"{name}Logs", [name], False, spec.log_days))
 
 
 KIND = Kind(
     name="bucket",
-    description="Private S3 bucket: public access blocked, encrypted, TLS only, retained",
+    description="Private S3 bucket: public access blocked, encrypted, TLS only, access "
+                "logs to a log bucket, retained",
     spec=BucketSpec,
     build=build,
     attributes=frozenset({"Arn", "DomainName", "RegionalDomainName"}),
-    parts={"Policy": frozenset()},
+    parts={"Policy": frozenset(), "Logs": frozenset({"Arn"}), "LogsPolicy": frozenset()},
     service="s3",
     access_levels={"read": ("s3:GetObject",), "list": ("s3:ListBucket",),
                    "write": ("s3:DeleteObject", "s3:PutObject")},
     access_arns=lambda arn: [arn, sub("${Bucket}/*", Bucket=arn)],
     data_holding=True,
+    waivers=(LOG_BUCKET_WAIVER,),
 )

@@ -1,16 +1,18 @@
-"""`function`: a Python Lambda with its own role, log group and least-privilege access."""
+"""`function`: a Python Lambda with its own role, log group, X-Ray tracing and least-privilege
+access."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import awslambda, iam, logs
+from troposphere import awslambda, iam
 
+from ..awsparts import log_group, log_key_field
 from ..cfn import Intrinsic, get_att, pascal, ref
-from ..iam import ACCESS_LIST, allow, assume_role, document, grants
-from ..spec import Int, ListOf, MapOf, Str, Value, field
-from . import Kind
+from ..iam import ACCESS_LIST, allow, assume_role, document, grants, xray_writes
+from ..spec import Bool, Int, ListOf, MapOf, Str, Value, field
+from . import Kind, Waiver
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                   1827, 2192, 2557, 2922, 3288, 3653)
@@ -46,6 +48,9 @@ class FunctionSpec:
     include: tuple = field(ListOf(FOLDER), "shared folders under lambda_code/ packaged "
                                            "beside the handler, as Python packages", ())
     log_retention: int = field(_Retention(), "days its log group keeps logs", 30)
+    log_key: Any = log_key_field()
+    tracing: bool = field(Bool(), "send X-Ray traces (grants only X-Ray's two write "
+                                  "actions)", True)
     reserved_concurrency: int = field(Int(0, 1000), "concurrent executions reserved "
                                                     "(and capped)", None)
     ssm_environment: dict = field(MapOf(Value(), Str(r"[A-Za-z][A-Za-z0-9_]*",
@@ -61,10 +66,12 @@ class FunctionSpec:
 def build(b, resource) -> None:
     spec: FunctionSpec = resource.spec
     name = resource.logical_id
-    log_group = logs.LogGroup(f"{name}LogGroup", RetentionInDays=spec.log_retention)
+    logs = log_group(f"{name}LogGroup", spec.log_retention, b.value(spec.log_key))
     statements = [allow(["logs:CreateLogStream", "logs:PutLogEvents"],
-                        [get_att(log_group.title, "Arn")])]
+                        [get_att(logs.title, "Arn")])]
     statements += grants(b, resource, spec.access)
+    if spec.tracing:
+        statements.append(xray_writes())
     policy = document(statements)
     if spec.role is None:
         role_arn = get_att(f"{name}Role", "Arn")
@@ -79,7 +86,7 @@ def build(b, resource) -> None:
     function = awslambda.Function(name, **_properties(b, resource, spec, role_arn))
     if spec.role is not None:
         function.DependsOn = [access.title]
-    b.add(resource, function, access, log_group)
+    b.add(resource, function, access, logs)
 
 
 def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any]:
@@ -95,6 +102,8 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
     }
     if spec.description:
         props["Description"] = spec.description
+    if spec.tracing:
+        props["TracingConfig"] = awslambda.TracingConfig(Mode="Active")
     variables = {k: b.value(v) for k, v in (spec.environment or {}).items()}
     for variable, parameter in (spec.ssm_environment or {}).items():
         variables[variable] = b.ssm_value(pascal(variable.lower()), parameter)
@@ -107,12 +116,29 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
 
 KIND = Kind(
     name="function",
-    description="Python Lambda function with its own role and log group; "
-                "IAM from declared access",
+    description="Python Lambda function with its own role, retained log group and X-Ray "
+                "tracing; IAM from declared access",
     spec=FunctionSpec,
     build=build,
     attributes=frozenset({"Arn"}),
     parts={"Role": frozenset({"Arn", "RoleId"}), "LogGroup": frozenset({"Arn"})},
     service="lambda",
     access_levels={"invoke": ("lambda:InvokeFunction",)},
+    waivers=(
+        Waiver("CKV_AWS_117", "", "Not in a VPC: it calls only AWS APIs, signed and over "
+               "TLS, and its role limits what it reaches; a VPC would add NAT or endpoints "
+               "and protect nothing more"),
+        Waiver("CKV_AWS_116", "", "No dead-letter queue: those catch only asynchronous "
+               "invocations, and its callers (API Gateway) invoke it synchronously and get "
+               "its errors back"),
+        Waiver("CKV_AWS_173", "", "Environment variables hold resource names, never "
+               "secrets (those go to SSM SecureString); Lambda encrypts them at rest with "
+               "an AWS-managed key"),
+        Waiver("CKV_AWS_115", "", "No concurrency reserved: reserving fails on new "
+               "accounts (limit 10) and its API's throttling caps the load; set "
+               "reserved_concurrency to reserve", unless="reserved_concurrency"),
+        Waiver("CKV_AWS_158", "LogGroup", "Log group encrypted by CloudWatch Logs' own "
+               "keys; set log_key to use a customer key (the customers app does)",
+               unless="log_key"),
+    ),
 )

@@ -16,10 +16,10 @@ from typing import Any
 from troposphere import apigatewayv2 as v2
 from troposphere import awslambda
 
-from ..awsparts import log_group
+from ..awsparts import log_group, log_key_field
 from ..cfn import get_att, ref, sub
 from ..spec import Bool, Int, ListOf, MapOf, Str, Struct, Value, field
-from . import Kind
+from . import Kind, Waiver
 
 ROUTE = Str(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) /[A-Za-z0-9_/{}+.-]*",
             "a route key such as 'POST /apply'")
@@ -61,6 +61,7 @@ class HttpApiSpec:
     execute_api_endpoint: bool = field(Bool(), "keep the default execute-api URL "
                                                "reachable (off: only custom domains)", False)
     log_retention: int = field(Int(1, 3653), "days the access log group keeps logs", 30)
+    log_key: Any = log_key_field()
 
 
 def route_id(route_key: str) -> str:
@@ -82,7 +83,7 @@ def build(b, resource) -> None:
             AllowOrigins=[b.value(o) for o in spec.cors.origins],
             AllowMethods=list(spec.cors.methods), AllowHeaders=list(spec.cors.headers),
             MaxAge=spec.cors.max_age)
-    logs = log_group(f"{name}LogGroup", spec.log_retention)
+    logs = log_group(f"{name}LogGroup", spec.log_retention, b.value(spec.log_key))
     stage = v2.Stage(f"{name}Stage", ApiId=ref(name), StageName=spec.stage, AutoDeploy=True,
                      AccessLogSettings=v2.AccessLogSettings(
                          DestinationArn=get_att(logs.title, "Arn"), Format=ACCESS_LOG_FORMAT),
@@ -119,4 +120,9 @@ KIND = Kind(
     build=build,
     attributes=frozenset({"ApiEndpoint", "ApiId"}),
     parts={"Stage": frozenset(), "LogGroup": frozenset({"Arn"})},
+    waivers=(
+        Waiver("CKV_AWS_158", "LogGroup", "Access log group encrypted by CloudWatch Logs' "
+               "own keys; set log_key to use a customer key (the customers app does)",
+               unless="log_key"),
+    ),
 )

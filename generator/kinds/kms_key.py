@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from awacs.aws import Action, Allow, Condition, Principal, Statement, StringEquals
+from awacs.aws import Action, Allow, ArnLike, Condition, Principal, Statement, StringEquals
 from troposphere import kms
 
 from ..cfn import ref, sub
@@ -26,6 +26,10 @@ ADMIN_ACTIONS = ("CancelKeyDeletion", "CreateAlias", "DeleteAlias", "DescribeKey
                  "UpdateKeyDescription")
 USE_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey",
                "GenerateDataKeyWithoutPlaintext")
+# What CloudWatch Logs needs to encrypt and read a log group with the key (AWS's own
+# policy for this names them with wildcards: these are the actions they expand to).
+LOGS_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey",
+                "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo")
 VIA = ("dynamodb", "ssm", "s3", "sqs", "sns", "secretsmanager", "logs")
 
 
@@ -48,6 +52,9 @@ class KmsKeySpec:
                                    "account whose IAM policies allow it use the key, only "
                                    "through these services (e.g. the deployer storing an "
                                    "SSM SecureString)", ())
+    log_groups: tuple = field(ListOf(Value()), "names (may end in *) of log groups "
+                              "CloudWatch Logs may encrypt with the key, e.g. "
+                              "'{{ app }}-{{ env }}-*'", ())
 
 
 def _services(services: tuple[str, ...]) -> list:
@@ -70,6 +77,8 @@ def _policy(spec: KmsKeySpec, b) -> Any:
             Condition=Condition(StringEquals({
                 "kms:CallerAccount": sub("${AWS::AccountId}"),
                 "kms:ViaService": _services(spec.account_use_via)}))))
+    if spec.log_groups:
+        statements.append(_logs_statement(spec, b))
     for index, user in enumerate(spec.users):
         principal = Principal("AWS", [b.value(user.principal)])
         use = Statement(Sid=f"User{index + 1}UsesKey", Effect=Allow, Principal=principal,
@@ -78,6 +87,17 @@ def _policy(spec: KmsKeySpec, b) -> Any:
             use.Condition = _via_condition(user.via)
         statements.append(use)
     return document(statements)
+
+
+def _logs_statement(spec: KmsKeySpec, b) -> Statement:
+    """CloudWatch Logs may use the key, only for the named log groups of this account."""
+    groups = [sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                  "log-group:${Name}", Name=b.value(name)) for name in spec.log_groups]
+    return Statement(
+        Sid="CloudWatchLogsEncryptsNamedLogGroups", Effect=Allow,
+        Principal=Principal("Service", [sub("logs.${AWS::Region}.amazonaws.com")]),
+        Resource=["*"], Action=[Action("kms", a) for a in LOGS_ACTIONS],
+        Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn", groups)))
 
 
 def build(b, resource) -> None:

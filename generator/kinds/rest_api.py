@@ -4,7 +4,8 @@ Each method is a Lambda proxy integration with an invoke permission scoped to th
 and path. The deployment's logical id carries a hash of the API's shape, so any change
 to resources or methods creates a new deployment and the stage moves to it. Methods may
 require an API key; the key is bound to a usage plan (throttling and a quota) on the
-stage. The stage writes JSON access logs to its own log group.
+stage. The stage writes JSON access logs to its own (retained) log group and X-Ray
+traces; API Gateway sends those itself, so no role needs X-Ray permissions.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any
 from troposphere import apigateway as v1
 from troposphere import awslambda, iam
 
-from ..awsparts import log_group
+from ..awsparts import log_group, log_key_field
 from ..cfn import get_att, pascal, ref, sub
 from ..iam import allow, assume_role, document
 from ..spec import Bool, Int, MapOf, Str, Struct, Value, field
-from . import Kind
+from . import Kind, Waiver
 from .http_api import ACCESS_LOG_FORMAT
 
 PATH = Str(r"(/[A-Za-z0-9_.-]+)+", "a path such as /customers")
@@ -56,6 +57,7 @@ class RestApiSpec:
                                                                  "for API key callers",
                             UsagePlanSpec())
     log_retention: int = field(Int(1, 3653), "days the access log group keeps logs", 30)
+    log_key: Any = log_key_field()
     account_log_role: bool = field(Bool(), "set the region's API Gateway CloudWatch role "
                                            "(needed once per account and region for "
                                            "access logs; retained)", True)
@@ -126,12 +128,12 @@ def _shape_hash(spec: RestApiSpec, b) -> str:
 
 
 def _stage(b, spec: RestApiSpec, api: str, methods: list[str]) -> list:
-    logs = log_group(f"{api}LogGroup", spec.log_retention)
+    logs = log_group(f"{api}LogGroup", spec.log_retention, b.value(spec.log_key))
     deployment = v1.Deployment(f"{api}Deployment{_shape_hash(spec, b)}", RestApiId=ref(api),
                                Description="methods: " + ", ".join(methods))
     deployment.DependsOn = methods
     stage = v1.Stage(f"{api}Stage", RestApiId=ref(api), StageName=spec.stage,
-                     DeploymentId=ref(deployment.title),
+                     DeploymentId=ref(deployment.title), TracingEnabled=True,
                      AccessLogSetting=v1.AccessLogSetting(
                          DestinationArn=get_att(logs.title, "Arn"), Format=ACCESS_LOG_FORMAT),
                      MethodSettings=[v1.MethodSetting(
@@ -175,4 +177,12 @@ KIND = Kind(
     attributes=frozenset({"RootResourceId", "RestApiId"}),
     parts={"Stage": frozenset(), "Key": frozenset({"APIKeyId"}),
            "LogGroup": frozenset({"Arn"}), "UsagePlan": frozenset({"Id"})},
+    waivers=(
+        Waiver("CKV_AWS_120", "Stage", "No stage cache: its Lambda proxy methods answer "
+               "each caller, and a cache (billed by the hour) could serve one caller's "
+               "answer to another"),
+        Waiver("CKV_AWS_158", "LogGroup", "Access log group encrypted by CloudWatch Logs' "
+               "own keys; set log_key to use a customer key (the customers app does)",
+               unless="log_key"),
+    ),
 )

@@ -9,7 +9,7 @@ from troposphere import dynamodb
 
 from ..cfn import sub
 from ..spec import Bool, Int, ListOf, MapOf, Str, Struct, Value, field
-from . import Kind
+from . import Kind, Waiver
 
 KEY = MapOf(Str(choices=("S", "N", "B")), Str(r"[A-Za-z0-9_.-]{1,255}",
                                               "an attribute name"), 1, 2)
@@ -140,4 +140,9 @@ KIND = Kind(
     },
     access_arns=_arns,
     data_holding=True,
+    waivers=(
+        Waiver("CKV_AWS_119", "", "Encrypted at rest with DynamoDB's AWS-owned key; set "
+               "kms_key for a customer-managed key (the customers table has one)",
+               unless="kms_key"),
+    ),
 )

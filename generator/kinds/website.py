@@ -3,7 +3,8 @@
 The bucket blocks all public access and is encrypted; CloudFront reads it with Origin
 Access Control, and the bucket policy lets exactly this distribution read (by its ARN).
 Viewers get HTTPS only (http redirects), TLS 1.2 or newer, SNI, the custom domain as
-alias, and Route 53 alias records. The certificate must be in us-east-1.
+alias, and Route 53 alias records. The certificate must be in us-east-1. CloudFront's and the
+bucket's access logs go to a log bucket of the site's own (`<Name>Logs`, kept a year).
 """
 
 from __future__ import annotations
@@ -15,11 +16,19 @@ from awacs.aws import Condition, Principal, StringEquals
 from troposphere import cloudfront as cf
 from troposphere import s3
 
-from ..awsparts import CLOUDFRONT_ZONE_ID, alias_records, deny_insecure_transport, private_bucket
+from ..awsparts import (
+    CLOUDFRONT_ZONE_ID,
+    access_logging,
+    alias_records,
+    deny_insecure_transport,
+    log_bucket,
+    private_bucket,
+)
 from ..cfn import get_att, ref, sub
 from ..iam import allow, document
 from ..spec import Bool, Int, Str, Value, field
-from . import Kind
+from . import Kind, Waiver
+from .bucket import LOG_BUCKET_WAIVER
 from .certificate import DOMAIN
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # AWS managed cache policy
@@ -40,28 +49,32 @@ class WebsiteSpec:
     ipv6: bool = field(Bool(), "serve over IPv6 too (adds an AAAA record)", True)
     retain: bool = field(Bool(), "keep the bucket when the stack is deleted", False)
     error_ttl: int = field(Int(0, 86400), "seconds CloudFront caches error pages", 10)
+    log_days: int = field(Int(1, 3653), "days access logs are kept", 365)
 
 
 def build(b, resource) -> None:
     spec: WebsiteSpec = resource.spec
     name = resource.logical_id
     bucket = private_bucket(f"{name}Bucket", versioned=False, retain=spec.retain)
+    bucket.LoggingConfiguration = access_logging(f"{name}Logs")
+    logs = log_bucket(f"{name}Logs", [bucket.title], True, spec.log_days)
     oac = cf.OriginAccessControl(f"{name}OriginAccess", OriginAccessControlConfig=
                                  cf.OriginAccessControlConfig(
                                      Name=sub(f"${{AWS::StackName}}-{name}"),
                                      OriginAccessControlOriginType="s3",
                                      SigningBehavior="always", SigningProtocol="sigv4"))
-    config = _config(spec, bucket.title, oac.title, b.value(spec.certificate))
+    config = _config(spec, bucket.title, oac.title, b.value(spec.certificate), logs[0].title)
     distribution = cf.Distribution(name, DistributionConfig=config)
     policy = s3.BucketPolicy(f"{name}BucketPolicy", Bucket=ref(bucket.title),
                              PolicyDocument=_bucket_policy(bucket.title, name))
     records = alias_records(f"{name}Record", b.hosted_zone_id(spec.hosted_zone),
                             spec.domain, get_att(name, "DomainName"), CLOUDFRONT_ZONE_ID,
                             spec.ipv6)
-    b.add(resource, distribution, bucket, oac, policy, *records)
+    b.add(resource, distribution, bucket, oac, policy, *records, *logs)
 
 
-def _config(spec: WebsiteSpec, bucket: str, oac: str, certificate: Any) -> cf.DistributionConfig:
+def _config(spec: WebsiteSpec, bucket: str, oac: str, certificate: Any,
+            log_bucket: str) -> cf.DistributionConfig:
     origin = "site"
     return cf.DistributionConfig(
         Enabled=True, Aliases=[spec.domain], DefaultRootObject=spec.index,
@@ -76,6 +89,8 @@ def _config(spec: WebsiteSpec, bucket: str, oac: str, certificate: Any) -> cf.Di
         CustomErrorResponses=[cf.CustomErrorResponse(ErrorCode=code,
                                                      ErrorCachingMinTTL=spec.error_ttl)
                               for code in (403, 404)],
+        Logging=cf.Logging(Bucket=get_att(log_bucket, "DomainName"),
+                           Prefix="cloudfront/", IncludeCookies=False),
         ViewerCertificate=cf.ViewerCertificate(
             AcmCertificateArn=certificate, SslSupportMethod="sni-only",
             MinimumProtocolVersion="TLSv1.2_2021"),
@@ -95,10 +110,19 @@ def _bucket_policy(bucket: str, distribution: str):
 KIND = Kind(
     name="website",
     description="Static site: private encrypted bucket read only by its CloudFront "
-                "distribution (OAC), HTTPS and TLS 1.2+, Route 53 alias",
+                "distribution (OAC), HTTPS and TLS 1.2+, Route 53 alias, access logs",
     spec=WebsiteSpec,
     build=build,
     attributes=frozenset({"DomainName", "Id"}),
     parts={"Bucket": frozenset({"Arn", "RegionalDomainName"}),
-           "OriginAccess": frozenset({"Id"}), "BucketPolicy": frozenset()},
+           "OriginAccess": frozenset({"Id"}), "BucketPolicy": frozenset(),
+           "Logs": frozenset({"Arn"}), "LogsPolicy": frozenset()},
+    waivers=(
+        Waiver("CKV_AWS_68", "", "No WAF web ACL (billed monthly): the distribution serves "
+               "only cached GET/HEAD of static pages from a private bucket; the API has its "
+               "own guards"),
+        Waiver("CKV_AWS_21", "Bucket", "Not versioned: its pages are published from "
+               "site_assets/ on every deploy, so git is their history; no data lives here"),
+        LOG_BUCKET_WAIVER,
+    ),
 )
