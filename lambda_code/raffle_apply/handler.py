@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from api_input import normalise_email
 from raffle_common.entries import AlreadyEntered, Store, shared_store
 from raffle_common.http import HttpError, handle, json_body
 
-EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
-MAX_EMAIL = 254
 MAX_NAME = 100
-
-
-def normalise_email(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise HttpError(400, "email is required: a string such as ann@example.com")
-    email = value.strip().lower()
-    if len(email) > MAX_EMAIL:
-        raise HttpError(400, f"email is longer than {MAX_EMAIL} characters")
-    if not EMAIL.fullmatch(email) or ".." in email:
-        raise HttpError(400, "email is not a valid e-mail address")
-    return email
 
 
 def normalise_name(value: Any) -> str | None:
