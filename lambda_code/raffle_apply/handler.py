@@ -1,11 +1,12 @@
-"""POST /apply {"email", "name"?} → 201 {"email", "ticket"}; 409 if already entered."""
+"""POST /apply {"email", "name"?} → 201 {"email", "ticket"}; 409 if already entered or
+once the winner is drawn."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from api_input import normalise_email
-from raffle_common.entries import AlreadyEntered, Store, shared_store
+from raffle_common.entries import AlreadyEntered, Closed, Store, shared_store
 from raffle_common.http import HttpError, handle, json_body
 
 MAX_NAME = 100
@@ -27,6 +28,8 @@ def apply(event: dict, store: Store) -> tuple[int, dict]:
         ticket = store.enter(email, name)
     except AlreadyEntered:
         raise HttpError(409, f"{email} is already entered") from None
+    except Closed:
+        raise HttpError(409, "the winner is drawn; entries are closed") from None
     return 201, {"email": email, "ticket": ticket}
 
 
