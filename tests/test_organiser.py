@@ -8,6 +8,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .lambdas import FakeContext, http_event, load_handler
 from .templates import all_templates, resources
@@ -66,6 +68,18 @@ def test_malformed_headers_are_refused_without_an_error(headers):
     event["headers"] = headers
     answer = AUTHORIZE.handler(event, FakeContext(), read_secret=Secrets(), clock=lambda: 0)
     assert answer == {"isAuthorized": False}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])   # env set once
+@given(st.one_of(st.none(), st.integers(), st.text(st.characters(exclude_categories=())),
+                 st.builds("Bearer {}".format, st.text(st.characters(exclude_categories=())))))
+def test_any_header_value_is_a_plain_answer_never_an_error(value):
+    AUTHORIZE._cache.clear()
+    event = http_event("POST", "/draw")
+    event["headers"] = {"authorization": value}
+    answer = AUTHORIZE.handler(event, FakeContext(), read_secret=Secrets(), clock=lambda: 0)
+    assert answer == {"isAuthorized": value == f"Bearer {TOKEN}"}
 
 
 def test_an_empty_secret_lets_no_one_in():
