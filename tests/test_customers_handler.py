@@ -58,13 +58,18 @@ def test_the_originals_first_example_request(dynamodb):
     assert item(dynamodb, body["id"]) == {"id": body["id"], "firstname": "Your Name here"}
 
 
-def test_the_originals_second_example_request(dynamodb):
-    status, body = post(dynamodb, raw='{ "firstname": "Your Name here", "lastname": '
-                                      '"Your Name here", "email": "Your Name here"}')
+def test_the_originals_second_example_request_needs_a_real_email(dynamodb):
+    """The original's example puts "Your Name here" in email too: the address is now
+    validated as the raffle's is (trimmed, lower-cased), so that body is a 400."""
+    example = ('{ "firstname": "Your Name here", "lastname": "Your Name here", '
+               '"email": "%s"}')
+    assert post(dynamodb, raw=example % "Your Name here") == \
+        (400, {"error": "email is not a valid e-mail address"})
+    status, body = post(dynamodb, raw=example % " Ann@Example.com ")
     assert status == 201
     assert item(dynamodb, body["id"]) == {"id": body["id"], "firstname": "Your Name here",
                                           "lastname": "Your Name here",
-                                          "email": "Your Name here"}
+                                          "email": "ann@example.com"}
 
 
 def test_only_declared_fields_are_stored(dynamodb):

@@ -82,9 +82,47 @@ def test_the_raffle_works(first, root, local):
         (201, {"email": "ann@example.com", "ticket": 1})
     assert call("POST", f"{api}/apply", {"email": "bob@example.com"})[0] == 201
     assert call("GET", f"{api}/count") == (200, {"count": 2})
-    status, body = call("POST", f"{api}/draw")
-    assert status == 200 and body["winner"] in ("ann@example.com", "bob@example.com")
     assert call("POST", f"{api}/apply", {"email": "ann@example.com"})[0] == 409
+    assert call("POST", f"{api}/apply", {"email": "ann\u202e@example.com"})[0] == 400
+    request = urllib.request.Request(f"{api}/apply", data=b"[" * 1500 + b"]" * 1500,
+                                     method="POST")
+    with pytest.raises(urllib.error.HTTPError) as deep:
+        urllib.request.urlopen(request, timeout=30)
+    assert deep.value.code == 400
+
+
+def _organiser(root, local) -> dict:
+    """The organiser's header, with the token Secrets Manager generated at deploy time."""
+    secret = outputs(root, local, "raffle-dev-functions")["OrganiserTokenSecret"]
+    token = local.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_the_draw_is_the_organisers_and_happens_once(first, root, local):
+    """The Lambda REQUEST authorizer really runs on the local cloud: no token is a 401
+    from API Gateway itself, a wrong one a 403, the organiser's draws once."""
+    api = outputs(root, local, "raffle-dev-api")["ApiUrl"]
+    assert call("POST", f"{api}/apply", {"email": "carol@example.com"})[0] in (201, 409)
+    assert call("POST", f"{api}/draw") == (401, {"message": "Unauthorized"})
+    assert call("POST", f"{api}/draw", headers={"authorization": "Bearer guess"}) == \
+        (403, {"message": "Forbidden"})
+    organiser = _organiser(root, local)
+    status, body = call("POST", f"{api}/draw", headers=organiser)
+    assert status == 200 and set(body) == {"winner", "ticket"}
+    assert body["winner"] in ("ann@example.com", "bob@example.com", "carol@example.com")
+    assert call("POST", f"{api}/draw", headers=organiser) == (status, body)
+    assert call("POST", f"{api}/apply", {"email": "dan@example.com"}) == \
+        (409, {"error": "the winner is drawn; entries are closed"})
+    assert call("GET", f"{api}/count")[0] == 200           # count stays public
+
+
+def test_the_custom_domain_guards_the_draw_too(first, root, local):
+    base = f"{local.endpoint}/raffle"
+    domain = {"Host": "api.areulucky.com"}
+    assert call("GET", f"{base}/count", headers=domain)[0] == 200
+    assert call("POST", f"{base}/draw", headers=domain)[0] == 401
+    assert call("POST", f"{base}/draw", headers={**domain, **_organiser(root, local)})[0] \
+        == 200
 
 
 def test_the_customers_api_needs_its_key(first, root, local):
@@ -99,6 +137,13 @@ def test_the_customers_api_needs_its_key(first, root, local):
     item = local.client("dynamodb").get_item(TableName="DA_Serverless",
                                              Key={"id": {"S": body["id"]}})["Item"]
     assert item == {"id": {"S": body["id"]}, "firstname": {"S": "Your Name here"}}
+    request = urllib.request.Request(url, data=("[" * 1500 + "]" * 1500).encode(),
+                                     method="POST", headers={"x-api-key": key["Value"]})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert call("POST", url, {"firstname": "A", "email": "Your Name here"},
+                {"x-api-key": key["Value"]})[0] == 400
 
 
 def test_a_second_deploy_makes_no_write_call(first, root, local):

@@ -175,7 +175,72 @@ def test_count_and_draw_read_constant_items_over_1000_entries(store):
     store.client.calls.clear()
     status, body = call(DRAW, store, http_event("POST", "/draw"))
     assert status == 200 and body["winner"] == f"user{body['ticket'] - 1}@example.com"
-    assert store.client.calls == ["get_item", "get_item"]
+    # no winner yet, the counter, the drawn ticket; then the winner, stored once
+    assert store.client.calls == ["get_item", "get_item", "get_item", "put_item"]
+    store.client.calls.clear()
+    assert call(DRAW, store, http_event("POST", "/draw")) == (status, body)
+    assert store.client.calls == ["get_item"]
+
+
+def test_the_draw_happens_once_and_discloses_only_the_winner(store):
+    _fill(store, 10)
+    answers = [call(DRAW, store, http_event("POST", "/draw")) for _ in range(30)]
+    assert len({json.dumps(a, sort_keys=True) for a in answers}) == 1
+    status, body = answers[0]
+    assert status == 200 and set(body) == {"winner", "ticket"}
+    item = store.client.get_item(TableName=TABLE, Key={"email": {"S": "#winner"}})["Item"]
+    assert item["winner"] == {"S": body["winner"]}
+    assert item["ticket"] == {"N": str(body["ticket"])}
+
+
+def test_concurrent_first_draws_agree_on_one_stored_winner(store):
+    _fill(store, 100)
+    tickets = iter(range(100))          # every draw would pick another ticket
+    everyone_saw_no_winner = threading.Barrier(20, timeout=30)
+    lock = threading.Lock()
+
+    def choose(n):
+        everyone_saw_no_winner.wait()
+        with lock:
+            return next(tickets)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: DRAW.draw(store, choose), range(20)))
+    assert len({json.dumps(a, sort_keys=True) for a in answers}) == 1
+    assert store.client.calls.count("put_item") == 20     # 1 stored, 19 refused
+
+
+def test_a_lost_race_returns_the_stored_winner(store):
+    """Another draw stores its winner between this one's read and its write."""
+    _fill(store, 2)
+    store.client.put_item(TableName=TABLE, Item={
+        "email": {"S": "#winner"}, "winner": {"S": "user0@example.com"}, "ticket": {"N": "1"}})
+
+    class StaleFirstRead:
+        def __init__(self, client):
+            self.client, self.exceptions, self.stale = client, client.exceptions, True
+
+        def get_item(self, **kwargs):
+            if kwargs["Key"]["email"]["S"] == "#winner" and self.stale:
+                self.stale = False
+                return {}
+            return self.client.get_item(**kwargs)
+
+        def put_item(self, **kwargs):
+            return self.client.put_item(**kwargs)
+
+    stale = Store(StaleFirstRead(store.client), TABLE)
+    assert stale.draw_once(lambda n: 1) == ("user0@example.com", 1)
+
+
+def test_entries_close_when_the_winner_is_drawn(store):
+    assert apply(store, {"email": "ann@example.com"})[0] == 201
+    assert call(DRAW, store, http_event("POST", "/draw"))[0] == 200
+    assert apply(store, {"email": "bob@example.com"}) == \
+        (409, {"error": "the winner is drawn; entries are closed"})
+    assert call(COUNT, store, http_event("GET", "/count")) == (200, {"count": 1})
+    assert "Item" not in store.client.get_item(TableName=TABLE,
+                                               Key={"email": {"S": "bob@example.com"}})
 
 
 def test_draw_with_no_entries_is_409(store):
@@ -184,13 +249,14 @@ def test_draw_with_no_entries_is_409(store):
 
 
 def test_draw_is_uniform(store):
-    """Chi-square over 10 entries and 3,000 draws with a seeded chooser: a fixed,
+    """The choice the first draw makes (Store.draw; the winner is then stored once).
+    Chi-square over 10 entries and 3,000 draws with a seeded chooser: a fixed,
     repeatable sample, so this cannot flake; the bound is the 99.9% quantile (df=9)."""
     import random
 
     _fill(store, 10)
     rng = random.Random(20261124)
-    wins = Counter(DRAW.draw(store, rng.randrange)[1]["winner"] for _ in range(3000))
+    wins = Counter(store.draw(rng.randrange)[0] for _ in range(3000))
     expected = 3000 / 10
     chi_square = sum((wins[f"user{i}@example.com"] - expected) ** 2 / expected
                      for i in range(10))
@@ -212,3 +278,26 @@ def test_unexpected_failure_is_a_json_500_without_trace(store):
     response = COUNT.handler(http_event("GET", "/count"), FakeContext(), store=Broken())
     assert response["statusCode"] == 500
     assert "boom" not in response["body"] and "Traceback" not in response["body"]
+
+
+def test_a_cancelled_entry_without_reasons_is_judged_from_the_table(store):
+    """DynamoDB may cancel a transaction without saying which condition failed."""
+    assert apply(store, {"email": "ann@example.com"})[0] == 201
+
+    class NoReasons:
+        def __init__(self, client):
+            self.client, self.exceptions = client, client.exceptions
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+        def transact_write_items(self, **kwargs):
+            raise self.exceptions.TransactionCanceledException(
+                {"Error": {"Code": "TransactionCanceledException"}}, "TransactWriteItems")
+
+    blind = Store(NoReasons(store.client), TABLE)
+    assert apply(blind, {"email": "ann@example.com"}) == \
+        (409, {"error": "ann@example.com is already entered"})
+    assert call(DRAW, store, http_event("POST", "/draw"))[0] == 200
+    assert apply(blind, {"email": "bob@example.com"}) == \
+        (409, {"error": "the winner is drawn; entries are closed"})

@@ -46,8 +46,9 @@ def _actions(logical_id: str) -> dict:
 
 def test_each_function_has_exactly_the_table_actions_it_needs():
     table_arn = json.dumps({"Ref": "TableTableArn"})
-    expected = {"Apply": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                "Count": ["dynamodb:GetItem"], "Draw": ["dynamodb:GetItem"]}
+    expected = {"Apply": ["dynamodb:ConditionCheckItem", "dynamodb:GetItem",
+                          "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                "Count": ["dynamodb:GetItem"], "Draw": ["dynamodb:GetItem", "dynamodb:PutItem"]}
     for name, actions in expected.items():
         assert _actions(name)[table_arn] == actions
         function = resources(FUNCTIONS)[name]["Properties"]
@@ -76,9 +77,10 @@ def test_http_api_routes_permissions_and_domain():
     routes = {r["Properties"]["RouteKey"] for r in resources(API, "AWS::ApiGatewayV2::Route")
               .values()}
     assert routes == {"POST /apply", "GET /count", "POST /draw"}
-    sources = sorted(p["Properties"]["SourceArn"]["Fn::Sub"].rsplit("/*/", 1)[1]
+    sources = sorted(p["Properties"]["SourceArn"]["Fn::Sub"].split(":${Api}/", 1)[1]
                      for p in resources(API, "AWS::Lambda::Permission").values())
-    assert sources == ["GET/count", "POST/apply", "POST/draw"]
+    assert sources == ["*/GET/count", "*/POST/apply", "*/POST/draw",
+                       "authorizers/${ApiAuthorizer}"]
     domain = api["ApiDomain"]["Properties"]
     assert domain["DomainName"] == "api.areulucky.com"
     assert domain["MutualTlsAuthentication"] == {

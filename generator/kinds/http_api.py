@@ -3,7 +3,8 @@
 Each route gets a Lambda proxy integration and an invoke permission scoped to exactly
 that method and path; the stage auto-deploys and writes JSON access logs to its own log
 group. The default execute-api endpoint is disabled unless asked for, so a custom
-domain (with mutual TLS) is the only way in.
+domain (with mutual TLS) is the only way in. An optional Lambda REQUEST authorizer guards
+the routes it names (the others stay open).
 """
 
 from __future__ import annotations
@@ -49,6 +50,17 @@ class ThrottleSpec:
 
 
 @dataclass(frozen=True)
+class AuthorizerSpec:
+    function: Any = field(Value(), "ARN of the Lambda REQUEST authorizer; it answers "
+                                   "{\"isAuthorized\": true|false}")
+    routes: tuple = field(ListOf(ROUTE, 1), "the route keys it guards; the others stay "
+                                            "open")
+    header: str = field(Str(r"[A-Za-z0-9-]{1,64}", "a header name"), "the request "
+                        "header carrying the credential (missing: 401, function not "
+                        "called)", "authorization")
+
+
+@dataclass(frozen=True)
 class HttpApiSpec:
     routes: dict = field(MapOf(Value(), ROUTE, 1), "route key → the ARN of the Lambda "
                                                    "function serving it")
@@ -62,6 +74,18 @@ class HttpApiSpec:
                                                "reachable (off: only custom domains)", False)
     log_retention: int = field(Int(1, 3653), "days the access log group keeps logs", 30)
     log_key: Any = log_key_field()
+    authorizer: Any = field(Struct(AuthorizerSpec, "authorizer"), "a Lambda authorizer "
+                            "guarding some routes", None)
+
+    def validate(self, at, node) -> None:
+        if not self.authorizer:
+            return
+        marks = node["authorizer"]["routes"].item_marks
+        for index, key in enumerate(self.authorizer.routes):
+            if key not in self.routes:
+                at.key("authorizer", None).key("routes", None).item(index, marks[index]).error(
+                    f"'{key}' is not a route of this API; its routes are "
+                    f"{', '.join(self.routes)}")
 
 
 def route_id(route_key: str) -> str:
@@ -91,18 +115,45 @@ def build(b, resource) -> None:
                          ThrottlingRateLimit=spec.throttle.rate,
                          ThrottlingBurstLimit=spec.throttle.burst))
     b.add(resource, v2.Api(name, **api_props), stage, logs)
+    guarded: tuple = ()
+    if spec.authorizer:
+        b.add(resource, *_authorizer(name, spec.authorizer, b.value(spec.authorizer.function)))
+        guarded = spec.authorizer.routes
     for key, function_arn in spec.routes.items():
-        b.add(resource, *_route(b, name, key, b.value(function_arn)))
+        b.add(resource, *_route(name, key, b.value(function_arn), key in guarded))
 
 
-def _route(b, api: str, key: str, function_arn: Any) -> list:
+def _authorizer(api: str, spec: AuthorizerSpec, function_arn: Any) -> list:
+    """A REQUEST authorizer with simple answers, never cached (a changed credential
+    counts at once), and the permission letting this API alone invoke its function."""
+    uri = sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
+              "functions/${Function}/invocations", Function=function_arn)
+    authorizer = v2.Authorizer(f"{api}Authorizer", ApiId=ref(api), Name=f"{api}Authorizer",
+                               AuthorizerType="REQUEST", AuthorizerUri=uri,
+                               AuthorizerPayloadFormatVersion="2.0",
+                               EnableSimpleResponses=True, AuthorizerResultTtlInSeconds=0,
+                               IdentitySource=[f"$request.header.{spec.header}"])
+    source = ("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+              f"${{{api}}}/authorizers/${{{authorizer.title}}}")
+    permission = awslambda.Permission(f"{api}AuthorizerPermission",
+                                      Action="lambda:InvokeFunction",
+                                      FunctionName=function_arn,
+                                      Principal="apigateway.amazonaws.com",
+                                      SourceArn=sub(source))
+    return [authorizer, permission]
+
+
+def _route(api: str, key: str, function_arn: Any, guarded: bool) -> list:
     method, path = key.split(" ", 1)
     prefix = f"{api}{route_id(key)}"
     integration = v2.Integration(f"{prefix}Integration", ApiId=ref(api),
                                  IntegrationType="AWS_PROXY", IntegrationUri=function_arn,
                                  PayloadFormatVersion="2.0", TimeoutInMillis=29000)
+    # a route guarded by a REQUEST authorizer has the type CUSTOM
+    auth = {"AuthorizationType": "CUSTOM", "AuthorizerId": ref(f"{api}Authorizer")} \
+        if guarded else {}
     route = v2.Route(f"{prefix}Route", ApiId=ref(api), RouteKey=key,
-                     Target=sub(f"integrations/${{{integration.title}}}"))
+                     Target=sub(f"integrations/${{{integration.title}}}"), **auth)
     source = ("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
               f"${{{api}}}/*/{'*' if method == 'ANY' else method}{path}")
     permission = awslambda.Permission(f"{prefix}Permission", Action="lambda:InvokeFunction",
@@ -115,7 +166,7 @@ def _route(b, api: str, key: str, function_arn: Any) -> list:
 KIND = Kind(
     name="http_api",
     description="API Gateway HTTP API: Lambda routes with scoped invoke permissions, "
-                "access logs, throttling",
+                "optional Lambda authorizer, access logs, throttling",
     spec=HttpApiSpec,
     build=build,
     attributes=frozenset({"ApiEndpoint", "ApiId"}),

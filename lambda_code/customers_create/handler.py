@@ -1,5 +1,9 @@
 """POST /customers {"firstname", "lastname"?, "email"?} → 201 {"id"}.
 
+The body is checked by the shared api_input package (size, nesting, strict JSON, clean
+text) and `email`, when given, is a valid address, stored trimmed and lower-cased as the
+raffle stores its entries.
+
 The table name comes from the DB_NAME environment variable (CloudFormation resolves it
 from SSM Parameter Store at deploy time). Items are written with a fresh id and a
 condition that the id is new, so nothing is ever overwritten; only the declared fields
@@ -8,21 +12,18 @@ are stored.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
 import uuid
 from typing import Any
 
+from api_input import BadInput, json_object, normalise_email
+
 MAX_BODY = 8192
 MAX_FIELD = 256
 FIELDS = {"firstname": True, "lastname": False, "email": False}  # name → required
 _client = None
-
-
-class BadRequest(Exception):
-    pass
 
 
 def respond(status: int, body: dict) -> dict:
@@ -31,32 +32,21 @@ def respond(status: int, body: dict) -> dict:
 
 
 def parse(event: dict) -> dict[str, str]:
-    """The customer fields of a request body, or BadRequest naming what is wrong."""
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(raw).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("body is not valid UTF-8") from None
-    if len(raw.encode("utf-8")) > MAX_BODY:
-        raise BadRequest(f"body is larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw) if raw else None
-    except ValueError:
-        raise BadRequest("body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
+    """The customer fields of a request body (checked by api_input), or BadInput."""
+    data = json_object(event, MAX_BODY)
     customer = {}
     for name, required in FIELDS.items():
         value = data.get(name)
         if value is None:
             if required:
-                raise BadRequest(f"{name} is required")
+                raise BadInput(f"{name} is required")
             continue
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD:
-            raise BadRequest(f"{name} must be a non-empty string of at most "
-                             f"{MAX_FIELD} characters")
+            raise BadInput(f"{name} must be a non-empty string of at most "
+                           f"{MAX_FIELD} characters")
         customer[name] = value.strip()
+    if "email" in customer:
+        customer["email"] = normalise_email(customer["email"])
     return customer
 
 
@@ -67,22 +57,30 @@ def store(client, table: str, customer: dict[str, str]) -> str:
     return item_id
 
 
-def handler(event: dict, context: Any, client=None) -> dict:
+def shared_client():
+    """The DynamoDB client of this Lambda container, created on first use (kept warm)."""
     global _client
+    if _client is None:
+        import boto3
+
+        _client = boto3.client("dynamodb")
+    return _client
+
+
+def create(event: dict, client) -> tuple[int, dict]:
+    customer = parse(event)         # a bad body is refused before any AWS call
+    return 201, {"id": store(client or shared_client(), os.environ["DB_NAME"], customer)}
+
+
+def handler(event: dict, context: Any, client=None) -> dict:
     started = time.perf_counter()
-    method = (event.get("httpMethod") or event.get("requestContext", {}).get("httpMethod")
-              or "").upper()
+    method = str(event.get("httpMethod") or "").upper()
     try:
         if method != "POST":
             status, body = 405, {"error": "use POST for /customers"}
         else:
-            if client is None:
-                import boto3
-
-                _client = _client or boto3.client("dynamodb")
-                client = _client
-            status, body = 201, {"id": store(client, os.environ["DB_NAME"], parse(event))}
-    except BadRequest as exc:
+            status, body = create(event, client)
+    except BadInput as exc:
         status, body = 400, {"error": str(exc)}
     except Exception as exc:  # never a stack trace to the caller
         print(json.dumps({"route": "/customers", "status": 500, "error": type(exc).__name__}))

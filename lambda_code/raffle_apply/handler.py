@@ -1,28 +1,15 @@
-"""POST /apply {"email", "name"?} → 201 {"email", "ticket"}; 409 if already entered."""
+"""POST /apply {"email", "name"?} → 201 {"email", "ticket"}; 409 if already entered or
+once the winner is drawn."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from raffle_common.entries import AlreadyEntered, Store, shared_store
+from api_input import normalise_email
+from raffle_common.entries import AlreadyEntered, Closed, Store, shared_store
 from raffle_common.http import HttpError, handle, json_body
 
-EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
-MAX_EMAIL = 254
 MAX_NAME = 100
-
-
-def normalise_email(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise HttpError(400, "email is required: a string such as ann@example.com")
-    email = value.strip().lower()
-    if len(email) > MAX_EMAIL:
-        raise HttpError(400, f"email is longer than {MAX_EMAIL} characters")
-    if not EMAIL.fullmatch(email) or ".." in email:
-        raise HttpError(400, "email is not a valid e-mail address")
-    return email
 
 
 def normalise_name(value: Any) -> str | None:
@@ -41,6 +28,8 @@ def apply(event: dict, store: Store) -> tuple[int, dict]:
         ticket = store.enter(email, name)
     except AlreadyEntered:
         raise HttpError(409, f"{email} is already entered") from None
+    except Closed:
+        raise HttpError(409, "the winner is drawn; entries are closed") from None
     return 201, {"email": email, "ticket": ticket}
 
 

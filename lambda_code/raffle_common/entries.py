@@ -10,6 +10,7 @@ from dataclasses import dataclass
 _shared: Store | None = None
 COUNTER = "#counter"
 TICKET = "ticket#"
+WINNER = "#winner"
 RETRIES = 40
 
 
@@ -19,6 +20,10 @@ class AlreadyEntered(Exception):
 
 class NoEntries(Exception):
     pass
+
+
+class Closed(Exception):
+    """The winner is drawn: no more entries."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,21 @@ class Store:
                 return current + 1
             except self.client.exceptions.TransactionCanceledException as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    raise AlreadyEntered(email) from None
-                if self._exists(email):
-                    raise AlreadyEntered(email) from None
+                refusal = self._refusal(reasons, email)
+                if refusal:
+                    raise refusal from None
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise RuntimeError("too much contention on the counter; try again")
+
+    def _refusal(self, reasons: list, email: str) -> Exception | None:
+        """Why a transaction was cancelled, from its reasons (entry, ticket, counter,
+        winner) or, without any, from the table; None for a lost race on the counter."""
+        failed = [code == "ConditionalCheckFailed" for code in reasons]
+        if failed[3:4] == [True] or (not reasons and self.winner()):
+            return Closed()
+        if failed[:1] == [True] or self._exists(email):
+            return AlreadyEntered(email)
+        return None
 
     def _write(self, email: str, name: str | None, current: int) -> None:
         ticket = current + 1
@@ -76,6 +90,9 @@ class Store:
                      "Item": {"email": {"S": f"{TICKET}{ticket}"}, "owner": {"S": email}},
                      "ConditionExpression": "attribute_not_exists(email)"}},
             {"Update": counter_update},
+            # entries close when the winner is drawn: checked in the same transaction
+            {"ConditionCheck": {"TableName": self.table, "Key": {"email": {"S": WINNER}},
+                                "ConditionExpression": "attribute_not_exists(email)"}},
         ])
 
     def _exists(self, email: str) -> bool:
@@ -96,6 +113,29 @@ class Store:
             raise NoEntries()
         ticket = choose(total) + 1
         return self.owner_of(ticket), ticket
+
+
+    def winner(self) -> tuple[str, int] | None:
+        """The drawn winner and ticket, or None before the draw."""
+        item = self.client.get_item(TableName=self.table, Key={"email": {"S": WINNER}},
+                                    ConsistentRead=True).get("Item")
+        return (item["winner"]["S"], int(item["ticket"]["N"])) if item else None
+
+    def draw_once(self, choose) -> tuple[str, int]:
+        """The raffle's one winner: the stored one, or a fresh draw stored with a
+        conditional write, so concurrent first draws agree on whoever was stored first."""
+        found = self.winner()
+        if found:
+            return found
+        winner, ticket = self.draw(choose)
+        try:
+            self.client.put_item(
+                TableName=self.table, ConditionExpression="attribute_not_exists(email)",
+                Item={"email": {"S": WINNER}, "winner": {"S": winner},
+                      "ticket": {"N": str(ticket)}, "drawn_at": {"N": str(int(time.time()))}})
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return self.winner()
+        return winner, ticket
 
 
 def shared_store() -> Store:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
 from typing import Any
+
+from api_input import BadInput, json_object
 
 MAX_BODY = 4096
 JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
@@ -31,22 +32,9 @@ def method_of(event: dict) -> str:
 
 
 def json_body(event: dict, limit: int = MAX_BODY) -> dict:
-    """The request body as a JSON object, or an HttpError(400) saying what is wrong."""
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(raw).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise HttpError(400, "body is not valid UTF-8") from None
-    if len(raw.encode("utf-8")) > limit:
-        raise HttpError(400, f"body is larger than {limit} bytes")
-    try:
-        data = json.loads(raw) if raw else None
-    except ValueError:
-        raise HttpError(400, "body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise HttpError(400, "body must be a JSON object")
-    return data
+    """The request body as a checked JSON object (api_input: size, depth, strict JSON,
+    clean text); a client mistake raises BadInput, answered 400 by `handle`."""
+    return json_object(event, limit)
 
 
 def handle(event: dict, context: Any, method: str, action: Callable[[dict], tuple],
@@ -60,6 +48,8 @@ def handle(event: dict, context: Any, method: str, action: Callable[[dict], tupl
         status, body = action(event)
     except HttpError as exc:
         status, body = exc.status, {"error": exc.message}
+    except BadInput as exc:
+        status, body = 400, {"error": str(exc)}
     except Exception as exc:  # never a stack trace to the caller
         _log(context, route, got, 500, started, error=type(exc).__name__)
         return respond(500, {"error": "internal error; try again later"})

@@ -1,4 +1,9 @@
-"""POST /draw → 200 {"winner", "ticket", "entries"}: uniform over tickets, two item reads."""
+"""POST /draw (organiser only) → 200 {"winner", "ticket"}: drawn once, then the same.
+
+The route is guarded by the organiser's authorizer (raffle_authorize). The first draw
+chooses a ticket uniformly with `secrets` and stores the winner with a conditional
+write; every later draw answers that same winner, so repeated draws disclose no one else.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from raffle_common.http import HttpError, handle
 
 def draw(store: Store, choose: Callable[[int], int] = secrets.randbelow) -> tuple[int, dict]:
     try:
-        winner, ticket = store.draw(choose)
+        winner, ticket = store.draw_once(choose)
     except NoEntries:
         raise HttpError(409, "nobody has entered yet; there is no one to draw") from None
     return 200, {"winner": winner, "ticket": ticket}
