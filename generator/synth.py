@@ -194,6 +194,16 @@ class StageBuilder:
         resource = stage.resources.get(target)
         return resource.kind if resource else None
 
+    def function_arn(self, value: Any, mark: Mark | None, path: str) -> Any:
+        """A value that must be a Lambda function's ARN, as CloudFormation; pointing at
+        another kind of resource (a bucket's output, say) is a located error."""
+        kind = self.target_kind(value)
+        if kind is not None and kind.name not in ("function", "raw"):
+            self.error(mark, path, f"{value!r} is a {kind.name}, not a function; give a "
+                                   "function's ARN, e.g. !GetAtt Worker.Arn or !Output "
+                                   "<stage>.<FunctionArnOutput>")
+        return self.value(value)
+
     def error(self, mark: Mark | None, path: str, message: str) -> None:
         self.problems.add(mark, path, message)
 

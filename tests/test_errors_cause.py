@@ -158,3 +158,21 @@ def test_handlers_are_read_not_run(mini, cli):
                        "def handler(e, c):\n    pass\n"})
     assert cli(mini, "synth", "--no-lint").code == 0
     assert not canary.exists()
+
+
+def test_a_route_to_something_that_is_not_a_function_is_located(mini, cli):
+    write_files(mini, {"blueprints/shop/03-api.yaml": (
+        "resources:\n  Api:\n    kind: http_api\n    routes:\n"
+        "      GET /orders: !Output data.TableArn\n"
+        "      POST /orders: !Output code.WorkerArn\n"
+        "  Rest:\n    kind: rest_api\n    stage: v1\n    paths:\n"
+        "      /orders: {POST: {function: !Output data.TableName}}\n"),
+        CODE: worker("") + "outputs:\n  WorkerArn: !GetAtt Worker.Arn\n"})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1
+    assert "error: blueprints/shop/03-api.yaml:5:20: resources.Api.routes.GET /orders: " \
+           "!Output 'data.TableArn' is a table, not a function; give a function's ARN" \
+           in run.err
+    assert "error: blueprints/shop/03-api.yaml:11:34: resources.Rest.paths./orders.POST." \
+           "function: !Output 'data.TableName' is a table, not a function" in run.err
+    assert "2 problems found" in run.err

@@ -116,11 +116,17 @@ def build(b, resource) -> None:
                          ThrottlingBurstLimit=spec.throttle.burst))
     b.add(resource, v2.Api(name, **api_props), stage, logs)
     guarded: tuple = ()
+    at = f"resources.{name}"
     if spec.authorizer:
-        b.add(resource, *_authorizer(name, spec.authorizer, b.value(spec.authorizer.function)))
+        node = resource.node["authorizer"]
+        function = b.function_arn(spec.authorizer.function, node.value_marks.get("function"),
+                                  f"{at}.authorizer.function")
+        b.add(resource, *_authorizer(name, spec.authorizer, function))
         guarded = spec.authorizer.routes
+    marks = resource.node["routes"].value_marks
     for key, function_arn in spec.routes.items():
-        b.add(resource, *_route(name, key, b.value(function_arn), key in guarded))
+        function = b.function_arn(function_arn, marks[key], f"{at}.routes.{key}")
+        b.add(resource, *_route(name, key, function, key in guarded))
 
 
 def _authorizer(api: str, spec: AuthorizerSpec, function_arn: Any) -> list:

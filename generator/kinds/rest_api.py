@@ -95,6 +95,9 @@ def build(b, resource) -> None:
     methods = []
     for path, verbs in sorted(spec.paths.items()):
         for verb, method in sorted(verbs.items()):
+            node = resource.node["paths"][path][verb]
+            b.function_arn(method.function, node.value_marks.get("function"),
+                           f"resources.{name}.paths.{path}.{verb}.function")
             made += _method(b, name, path, path_ids[path], verb, method)
             methods.append(f"{name}{_id(path)}{pascal(verb.lower())}")
     made += _stage(b, spec, name, methods)
