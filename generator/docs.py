@@ -35,6 +35,28 @@ def waivers_table() -> str:
     return "\n".join(rows)
 
 
+def star_only_table() -> str:
+    """The actions the policy guard lets an identity policy allow on `Resource: '*'`."""
+    from .policyguard import STAR_ONLY
+
+    rows = ["| action | why only `*` |", "|---|---|"]
+    rows += [f"| `{action}` | {reason} |" for action, reason in sorted(STAR_ONLY.items())]
+    return "\n".join(rows)
+
+
+def protections_table() -> str:
+    """The settings whose change the deployer lists as a security change (Markdown)."""
+    from .deploy.security import PROTECTIONS, REMOVAL_WEAKENS
+
+    rows = ["| resource type | settings whose change needs consent |", "|---|---|"]
+    for kind, settings in sorted(PROTECTIONS.items()):
+        listed = "; ".join(f"{what} (`{'.'.join(path)}`)" for path, what in settings)
+        rows.append(f"| `{kind}` | {listed} |")
+    for kind in sorted(REMOVAL_WEAKENS):
+        rows.append(f"| `{kind}` | removing it |")
+    return "\n".join(rows)
+
+
 def kind_fields(name: str) -> str:
     kinds = registry()
     if name not in kinds:

@@ -3,7 +3,7 @@ referee checks the kinds waive."""
 
 from __future__ import annotations
 
-from generator.docs import kinds_table, waivers_table
+from generator.docs import kinds_table, star_only_table, waivers_table
 
 from .conftest import REPO
 
@@ -34,3 +34,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     script = (REPO / ".ci/run").read_text()
     assert [line for line in script.splitlines() if line and not line.startswith(("#", "set",
             "cd"))] == ["make test"]
+
+
+def _block(name: str) -> str:
+    start = README.index(f"<!-- {name}:start")
+    start = README.index("\n", start) + 1
+    return README[start:README.index(f"<!-- {name}:end -->")].strip()
+
+
+def test_security_section_lists_the_actions_allowed_on_every_resource():
+    assert _block("star-only") == star_only_table()
