@@ -9,6 +9,7 @@ expressions, so positions name the line the user wrote.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -243,14 +244,16 @@ def render_with_lines(text: str, file: str, values: dict) -> tuple[str, list | N
     simple = _SIMPLE.sub("", text)
     if not _JINJA_SYNTAX.search(simple) and all(
             m.group(1) in values for m in _SIMPLE.finditer(text)):
-        return _SIMPLE.sub(lambda m: str(values[m.group(1)]), text), None
+        typed = _typed(text, values, expressions=False)
+        return _SIMPLE.sub(lambda m: str(values[m.group(1)]), typed), None
     try:
         refused = forbidden(_JINJA, text)
         if refused:
             raise BlueprintError([Problem(Mark(file, line, col), "", message)
                                   for line, col, message in refused])
-        rendered = _JINJA.from_string(text).render(**values)
-        return rendered, _written_lines(text, rendered, values)
+        typed = _typed(text, values, expressions=True)
+        rendered = _JINJA.from_string(typed).render(**values)
+        return rendered, _written_lines(typed, rendered, values)
     except jinja2.TemplateSyntaxError as exc:
         raise BlueprintError([Problem(
             Mark(file, exc.lineno or 1, 1), "", f"template error: {exc.message}")]) from None
@@ -263,6 +266,35 @@ def render_with_lines(text: str, file: str, values: dict) -> tuple[str, list | N
         raise BlueprintError([Problem(
             Mark(file, line, first_tag_column(text, line)), "", _runtime_message(exc))]
         ) from None
+
+
+# A value that is exactly one {{ expression }}, bare or quoted, after `key:` or `- `.
+_WHOLE = re.compile(r"""^(?P<head>[ \t]*(?:-[ \t]+)*(?:[^\s#'"{}\[\],-][^#]*?:[ \t]+)?)"""
+                    r"""(?P<quote>["']?)\{\{(?P<expr>[^{}]*)\}\}(?P=quote)"""
+                    r"""(?P<tail>[ \t]*(?:#.*)?)$""", re.M)
+
+
+def _typed(text: str, values: dict, expressions: bool) -> str:
+    """Each value that is exactly one `{{ … }}` becomes the YAML of what it evaluates to,
+    so `memory: "{{ memory }}"` (the form an editor parses) is the number 512 and a text
+    value stays text, whatever it looks like. Other uses are rendered as text."""
+    def typed(found: re.Match) -> str:
+        head, expression = found.group("head"), found.group("expr").strip()
+        if not head.strip():
+            return found.group(0)     # a line of its own may inject YAML text on purpose
+        try:
+            if expression in values:
+                value = values[expression]
+            elif expressions:
+                value = _JINJA.compile_expression(expression, undefined_to_none=False)(
+                    **values)
+            else:
+                return found.group(0)
+            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except Exception:  # noqa: BLE001 - the full render reports it with its line
+            return found.group(0)
+        return f"{head}{encoded}{found.group('tail')}"
+    return _WHOLE.sub(typed, text)
 
 
 def _runtime_message(exc: Exception) -> str:

@@ -115,6 +115,12 @@ class Str(Type):
         return out
 
 
+def _or_template(schema: dict) -> dict:
+    """A typed field also accepts one `{{ … }}` string: the editor sees blueprints before
+    they are rendered, and a single expression renders to its own type."""
+    return {"anyOf": [schema, {"type": "string", "pattern": r"^\s*\{\{[^{}]*\}\}\s*$"}]}
+
+
 class Value(Type):
     """A string, number or CloudFormation intrinsic (`!Ref`, `!Output`, …)."""
 
@@ -141,8 +147,15 @@ class Int(Type):
             return self.fail(value, at)
         return value
 
+    def fail(self, value: Any, at: At) -> None:
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            at.error(f"expected {self.expected}, got the text {value!r}; write the number "
+                     "without quotes (in app.yaml values too)")
+            return
+        super().fail(value, at)
+
     def schema(self) -> dict:
-        return {"type": "integer", "minimum": self.low, "maximum": self.high}
+        return _or_template({"type": "integer", "minimum": self.low, "maximum": self.high})
 
 
 class Bool(Type):
@@ -152,7 +165,7 @@ class Bool(Type):
         return value if isinstance(value, bool) else self.fail(value, at)
 
     def schema(self) -> dict:
-        return {"type": "boolean"}
+        return _or_template({"type": "boolean"})
 
 
 class Anything(Type):
