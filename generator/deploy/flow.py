@@ -1,0 +1,233 @@
+"""One stack's flow: describe → decide → (recreate) → change set → gates → execute → steps.
+
+Each step asks the cloud (through `Cloud`), turns what it found into a plain-data
+decision (`plan.py`), and acts on it. The execute call is the only step that changes a
+stack; everything before it can be dropped without leaving anything behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from typing import TYPE_CHECKING
+
+from .cloud import DeployError
+from .manifest import StackSpec
+from .models import HASH_TAG, Change, StackState
+from .plan import added_permissions, change_markdown, change_table, decide, gate, stack_hash
+from .templates import template_resources
+
+if TYPE_CHECKING:
+    from .runner import Deployer
+
+EMPTY_REASONS = ("didn't contain changes", "No updates are to be performed")
+MAX_TEMPLATE_BODY = 51_200
+CHANGE_SET_PREFIX = "bp-"
+CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+
+
+class MissingDependency(DeployError):
+    """A stack needs an output of a stack that is not deployed yet."""
+
+
+class StackFlow:
+    """The per-stack steps of one run; the scheduler calls `run` once per stack."""
+
+    def __init__(self, deployer: Deployer) -> None:
+        self.deployer = deployer
+        self.cloud, self.console = deployer.cloud, deployer.console
+        self.options, self.outcome = deployer.options, deployer.outcome
+        self.root = deployer.root
+
+    def run(self, key: str, spec: StackSpec) -> None:
+        """Take one stack from what is deployed to what build/ holds."""
+        try:
+            parameters = self.deployer.parameters(spec)
+        except MissingDependency as exc:
+            if not self.options.plan_only:
+                raise
+            self.console.say(key, f"cannot be planned yet: {exc}")
+            self.outcome.results[key] = "waits for a dependency"
+            self.outcome.sections[key] = [f"### {spec.name}", "",
+                                          f"Cannot be planned yet: {exc}", ""]
+            return
+        wanted = stack_hash(spec.template, parameters, spec.tags)
+        state = self.cloud.stack(spec.name, spec.region)
+        decision = decide(spec.name, spec.region, state, wanted)
+        if decision.action == "stop":
+            raise DeployError(decision.reason)
+        if decision.action == "skip":
+            self.console.say(key, "unchanged")
+            self.outcome.results[key] = "unchanged"
+            self.outcome.sections[key] = [f"### {spec.name}", "", "Unchanged.", ""]
+        else:
+            if decision.action == "recreate":
+                self._recreate(key, spec, state)
+            state = self._change(key, spec, parameters, wanted,
+                                 "UPDATE" if decision.action == "update" else "CREATE") or state
+        self.deployer.remember(key, state)
+        self.outcome.outputs[spec.name] = state.outputs if state else {}
+        steps = self.deployer.steps
+        if state is not None and steps and not self.options.plan_only and spec.after_deploy:
+            steps(self.deployer, spec, state)
+
+    def _recreate(self, key: str, spec: StackSpec, state: StackState) -> None:
+        self.console.say(key, f"{spec.name} is {state.status}: it holds nothing, so it is "
+                              "deleted and created again")
+        if self.options.plan_only:
+            return
+        self.cloud.delete_stack(spec.name, spec.region)
+        status = self.cloud.wait_stack(spec.name, spec.region, lambda e: None, set())
+        if status != "DELETE_COMPLETE":
+            raise DeployError(f"could not delete {spec.name} ({status}); delete it by hand: "
+                              f"aws cloudformation delete-stack --stack-name {spec.name} "
+                              f"--region {spec.region}")
+
+    def _change(self, key: str, spec: StackSpec, parameters: dict, wanted: str,
+                kind: str) -> StackState | None:
+        for stale in self.cloud.stale_change_sets(spec.name, spec.region, CHANGE_SET_PREFIX):
+            self.console.say(key, f"deleting a change set left by an earlier run: {stale}")
+            self.cloud.delete_change_set(spec.name, spec.region, stale)
+        if not self.options.plan_only:
+            self._upload_assets(key, spec)
+        name = f"{CHANGE_SET_PREFIX}{wanted[:12]}-{int(time.time())}"
+        tags = {**spec.tags, HASH_TAG: wanted}
+        self.cloud.create_change_set(spec.name, spec.region, name, kind,
+                                     self._template_arg(spec), parameters, tags)
+        status, reason, changes = self.cloud.wait_change_set(spec.name, spec.region, name)
+        if status == "FAILED":
+            return self._failed_change_set(key, spec, name, reason, kind)
+        self.console.lines([f"[{key}] change set ({kind.lower()}):",
+                            *change_table(spec.name, changes)])
+        self.outcome.sections[key] = change_markdown(spec.name, changes)
+        if self.options.plan_only or not self._consent(key, spec, changes):
+            self.cloud.delete_change_set(spec.name, spec.region, name)
+            if kind == "CREATE":   # the empty REVIEW_IN_PROGRESS stack the change set made
+                self.cloud.delete_stack(spec.name, spec.region)
+            self.outcome.results[key] = "planned" if self.options.plan_only else "not executed"
+            return None
+        return self._execute(key, spec, name, kind)
+
+    def _failed_change_set(self, key: str, spec: StackSpec, name: str, reason: str,
+                           kind: str) -> StackState | None:
+        self.cloud.delete_change_set(spec.name, spec.region, name)
+        if any(r in reason for r in EMPTY_REASONS):
+            self.console.say(key, "no changes")
+            self.outcome.results[key] = "no changes"
+            self.outcome.sections[key] = [f"### {spec.name}", "", "No changes.", ""]
+            return self.cloud.stack(spec.name, spec.region)
+        if kind == "CREATE":
+            self.cloud.delete_stack(spec.name, spec.region)
+        raise DeployError(f"CloudFormation refused the change set: {reason}")
+
+    def _consent(self, key: str, spec: StackSpec, changes: list[Change]) -> bool:
+        checks = gate(changes, frozenset(spec.data_holding))
+        blocked = checks.blocked_unless_allowed(self.options.allow_replace)
+        if checks.security:
+            self.console.lines([f"[{key}] security changes (new or changed permissions):"]
+                               + self._security_lines(spec, checks.security))
+        for change in blocked:
+            what = "removes" if change.action == "Remove" else "replaces"
+            if not self.options.interactive:
+                raise DeployError(
+                    f"this change {what} {change.logical_id} ({change.resource_type}), which "
+                    "holds data that would be lost; nothing was executed. If that is really "
+                    f"what you want, deploy again with --allow-replace {change.logical_id}")
+            answer = self.console.ask(f"[{key}] this {what} {change.logical_id} "
+                                      f"({change.resource_type}) and loses its data; type "
+                                      f"{change.logical_id} to allow it: ")
+            if answer != change.logical_id:
+                self.console.say(key, "not confirmed; nothing executed")
+                return False
+        if self.options.yes:
+            return True
+        if not self.options.interactive:
+            self.console.say(key, "not executed: no terminal to confirm on and no --yes")
+            return False
+        return self.console.ask(f"[{key}] execute this change set? [y/N] ").lower() in ("y",
+                                                                                      "yes")
+
+    def _security_lines(self, spec: StackSpec, changes: tuple[Change, ...]) -> list[str]:
+        """Each security change, with the permissions it adds (old template vs new)."""
+        new = template_resources(spec.template)
+        old: dict = {}
+        if any(c.action == "Modify" for c in changes):
+            old = template_resources(self.cloud.template_body(spec.name, spec.region))
+        lines = []
+        for change in changes:
+            lines.append(f"  {change.action} {change.logical_id} ({change.resource_type})"
+                         + (f": {', '.join(change.properties)}" if change.properties else ""))
+            lines += [f"      {row}" for row in added_permissions(
+                old.get(change.logical_id), new.get(change.logical_id))]
+        return lines
+
+    def _execute(self, key: str, spec: StackSpec, name: str, kind: str) -> StackState:
+        seen = {e["EventId"] for e in self.cloud.events(spec.name, spec.region, set())}
+        started = time.monotonic()
+        self.cloud.execute_change_set(spec.name, spec.region, name)
+        failures: list[dict] = []
+
+        def show(event: dict) -> None:
+            status = event.get("ResourceStatus", "")
+            reason = event.get("ResourceStatusReason") or ""
+            if status.endswith("FAILED") and not reason.startswith(CANCELLED):
+                failures.append(event)
+            self.console.say(key, f"{event.get('LogicalResourceId')} {status}"
+                                  + (f": {reason}" if reason else ""))
+
+        final = self.cloud.wait_stack(spec.name, spec.region, show, seen)
+        if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            raise DeployError(self._failure(spec, kind, final, failures))
+        self.console.say(key, f"{final.lower().replace('_', ' ')} in "
+                              f"{time.monotonic() - started:.1f} s")
+        self.outcome.results[key] = "created" if kind == "CREATE" else "updated"
+        return self.cloud.stack(spec.name, spec.region)
+
+    def _failure(self, spec: StackSpec, kind: str, final: str, failures: list[dict]) -> str:
+        first = next((e for e in failures if e.get("LogicalResourceId") != spec.name),
+                     failures[0] if failures else None)
+        cause = (f"{first['LogicalResourceId']} ({first.get('ResourceType')}): "
+                 f"{first.get('ResourceStatusReason')}") if first else "see the stack events"
+        kept = ", ".join(spec.data_holding) or "none"
+        if kind == "CREATE":
+            todo = ("the new stack rolled back and holds nothing; fix the cause and deploy "
+                    "again (the failed stack is deleted and created anew)")
+        else:
+            todo = (f"the stack rolled back to its previous version ({final}); data-holding "
+                    f"resources were kept ({kept}); fix the cause and deploy again")
+        return f"{spec.name} failed: {cause}. What to do: {todo}"
+
+
+    def _upload_assets(self, key: str, spec: StackSpec) -> None:
+        if not spec.assets:
+            return
+        bucket = self.deployer.asset_bucket(spec.region)
+        for asset in spec.assets:
+            if self.cloud.object_exists(bucket, asset["key"], spec.region):
+                continue
+            path = os.path.join(self.root, asset["file"])
+            if not os.path.exists(path):
+                raise DeployError(f"{asset['file']} is missing (zips are not committed); "
+                                  "run `make synth` to build it")
+            with open(path, "rb") as handle:
+                self.cloud.put_object(bucket, asset["key"], handle.read(), spec.region)
+            self.console.say(key, f"uploaded {asset['key']}")
+
+    def _template_arg(self, spec: StackSpec) -> dict:
+        if len(spec.template) <= MAX_TEMPLATE_BODY:
+            return {"TemplateBody": spec.template.decode("utf-8")}
+        bucket = self.deployer.asset_bucket(spec.region)
+        object_key = f"templates/{hashlib.sha256(spec.template).hexdigest()}.yaml"
+        if not self.cloud.object_exists(bucket, object_key, spec.region):
+            self.cloud.put_object(bucket, object_key, spec.template, spec.region)
+        if self.cloud.target.local:
+            url = f"{self.cloud.target.endpoint}/{bucket}/{object_key}"
+        else:
+            url = f"https://{bucket}.s3.{spec.region}.amazonaws.com/{object_key}"
+        return {"TemplateURL": url}
+
+
+def needs_assets(spec: StackSpec) -> bool:
+    return bool(spec.assets) or any(s.get("asset_bucket") for s in spec.parameters.values()) \
+        or len(spec.template) > MAX_TEMPLATE_BODY
