@@ -56,6 +56,7 @@ class Scripted:
                            aws_secret_access_key="x")
         self.cloud._clients[("sts", REGION)] = sts
         self.identity = Stubber(sts)
+        self.spec = SPEC
         self.identity.add_response("get_caller_identity", {
             "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci",
             "UserId": "AIDAEXAMPLE"})
@@ -74,7 +75,7 @@ class Scripted:
         out = io.StringIO()
         deployer = Deployer("/nonexistent", self.cloud, Console(out), options)
         with self.stub, self.identity:
-            outcome = deployer.run([SPEC])
+            outcome = deployer.run([self.spec])
             self.stub.assert_no_pending_responses()
         return outcome, out.getvalue()
 

@@ -17,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ..errors import GeneratorError
+from .adopt import Existing
 from .models import Change, StackState
 
 LOCAL_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
@@ -190,14 +193,17 @@ class Cloud:
 
     def create_change_set(self, name: str, region: str, change_set: str, kind: str,
                           template: dict, parameters: dict[str, str],
-                          tags: dict[str, str]) -> None:
+                          tags: dict[str, str], imports: list[dict] | None = None) -> None:
+        """A change set; an IMPORT one names what it imports and carries no tags (an
+        import may change nothing else; the following update sets them)."""
         cfn = self.client("cloudformation", region)
+        extra = {"ResourcesToImport": imports} if imports else {
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
         cfn.create_change_set(
             StackName=name, ChangeSetName=change_set, ChangeSetType=kind,
             Parameters=[{"ParameterKey": k, "ParameterValue": v}
                         for k, v in sorted(parameters.items())],
-            Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], **template)
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], **template, **extra)
 
     def wait_change_set(self, name: str, region: str, change_set: str,
                         limit: float = 600) -> tuple[str, str, list[Change]]:
@@ -253,6 +259,34 @@ class Cloud:
 
         return self.poll(f"stack {name}", settled, limit)
 
+    # -- resources that may exist already (adopt) -----------------------------------
+    def existing(self, kind: str, name: str, region: str) -> Existing | None:
+        """What holds this name now and which live stack owns it; None when nothing does."""
+        found = LOOKUPS[kind](self, name, region)
+        if found is None:
+            return None
+        identifier, tags = found
+        return Existing(identifier, self._owner(identifier, tags, region))
+
+    def _owner(self, identifier: str, tags: dict[str, str], region: str) -> str | None:
+        """The live stack holding a resource: asked by physical id (AWS answers this for
+        any stack), else from the aws:cloudformation tags CloudFormation puts on what it
+        creates (the local cloud answers only that way), checked against that stack."""
+        cfn = self.client("cloudformation", region)
+        try:
+            owned = cfn.describe_stack_resources(PhysicalResourceId=identifier)
+            if owned.get("StackResources"):
+                return owned["StackResources"][0]["StackName"]
+        except ClientError:
+            pass        # "Stack for <id> does not exist": no stack holds it by that id
+        stack = tags.get("aws:cloudformation:stack-name")
+        if not stack or self.stack(stack, region) is None:
+            return None
+        held = {r["LogicalResourceId"]: r.get("PhysicalResourceId")
+                for r in self.resources(stack, region)}
+        return stack if held.get(tags.get("aws:cloudformation:logical-id")) == identifier \
+            else None
+
     # -- other services -------------------------------------------------------------
     def object_exists(self, bucket: str, key: str, region: str) -> bool:
         s3 = self.client("s3", region)
@@ -306,3 +340,79 @@ def _changes(raw: list[dict]):
         yield Change(change.get("Action", ""), change.get("LogicalResourceId", ""),
                      change.get("ResourceType", ""), str(change.get("Replacement", "") or ""),
                      tuple(properties))
+
+
+def _tags(pairs: list[dict] | dict) -> dict[str, str]:
+    if isinstance(pairs, dict):
+        return dict(pairs)
+    return {p.get("Key", p.get("key", "")): p.get("Value", p.get("value", "")) for p in pairs}
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _table(cloud: Cloud, name: str, region: str):
+    dynamodb = cloud.client("dynamodb", region)
+    try:
+        arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+    except dynamodb.exceptions.ResourceNotFoundException:
+        return None
+    return name, _tags(dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
+
+
+def _bucket(cloud: Cloud, name: str, region: str):
+    s3 = cloud.client("s3", region)
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError as exc:
+        if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return None
+        raise
+    try:
+        return name, _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet", []))
+    except ClientError:
+        return name, {}         # NoSuchTagSet: a bucket without tags
+
+
+def _parameter(cloud: Cloud, name: str, region: str):
+    ssm = cloud.client("ssm", region)
+    try:
+        ssm.get_parameter(Name=name)
+    except ssm.exceptions.ParameterNotFound:
+        return None
+    return name, _tags(ssm.list_tags_for_resource(ResourceType="Parameter",
+                                                  ResourceId=name).get("TagList", []))
+
+
+def _log_group(cloud: Cloud, name: str, region: str):
+    logs = cloud.client("logs", region)
+    groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
+    if not any(g.get("logGroupName") == name for g in groups):
+        return None
+    return name, _tags(logs.list_tags_log_group(logGroupName=name).get("tags", {}))
+
+
+def _queue(cloud: Cloud, name: str, region: str):
+    sqs = cloud.client("sqs", region)
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if "NonExistentQueue" in _code(exc) or "QueueDoesNotExist" in _code(exc):
+            return None
+        raise
+    return url, _tags(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))
+
+
+def _secret(cloud: Cloud, name: str, region: str):
+    secrets = cloud.client("secretsmanager", region)
+    try:
+        found = secrets.describe_secret(SecretId=name)
+    except secrets.exceptions.ResourceNotFoundException:
+        return None
+    return found["ARN"], _tags(found.get("Tags", []))
+
+
+LOOKUPS = {"AWS::DynamoDB::Table": _table, "AWS::S3::Bucket": _bucket,
+           "AWS::SSM::Parameter": _parameter, "AWS::Logs::LogGroup": _log_group,
+           "AWS::SQS::Queue": _queue, "AWS::SecretsManager::Secret": _secret}

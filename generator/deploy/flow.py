@@ -7,11 +7,13 @@ stack; everything before it can be dropped without leaving anything behind.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
 from typing import TYPE_CHECKING
 
+from .adopt import Adoption, candidates, import_template, plan_adoptions
 from .cloud import DeployError
 from .manifest import StackSpec
 from .models import HASH_TAG, Change, StackState
@@ -42,15 +44,8 @@ class StackFlow:
 
     def run(self, key: str, spec: StackSpec) -> None:
         """Take one stack from what is deployed to what build/ holds."""
-        try:
-            parameters = self.deployer.parameters(spec)
-        except MissingDependency as exc:
-            if not self.options.plan_only:
-                raise
-            self.console.say(key, f"cannot be planned yet: {exc}")
-            self.outcome.results[key] = "waits for a dependency"
-            self.outcome.sections[key] = [f"### {spec.name}", "",
-                                          f"Cannot be planned yet: {exc}", ""]
+        parameters = self._parameters(key, spec)
+        if parameters is None:
             return
         wanted = stack_hash(spec.template, parameters, spec.tags)
         state = self.cloud.stack(spec.name, spec.region)
@@ -64,13 +59,93 @@ class StackFlow:
         else:
             if decision.action == "recreate":
                 self._recreate(key, spec, state)
-            state = self._change(key, spec, parameters, wanted,
-                                 "UPDATE" if decision.action == "update" else "CREATE") or state
+            state = self._converge(key, spec, parameters, wanted,
+                                   "UPDATE" if decision.action == "update" else "CREATE") or state
         self.deployer.remember(key, state)
         self.outcome.outputs[spec.name] = state.outputs if state else {}
         steps = self.deployer.steps
         if state is not None and steps and not self.options.plan_only and spec.after_deploy:
             steps(self.deployer, spec, state)
+
+    def _parameters(self, key: str, spec: StackSpec) -> dict[str, str] | None:
+        """The stack's parameter values; None when a plan must wait for a dependency."""
+        try:
+            return self.deployer.parameters(spec)
+        except MissingDependency as exc:
+            if not self.options.plan_only:
+                raise
+            self.console.say(key, f"cannot be planned yet: {exc}")
+            self.outcome.results[key] = "waits for a dependency"
+            self.outcome.sections[key] = [f"### {spec.name}", "",
+                                          f"Cannot be planned yet: {exc}", ""]
+            return None
+
+    def _converge(self, key: str, spec: StackSpec, parameters: dict, wanted: str,
+                  kind: str) -> StackState | None:
+        """Adopt what exists already, then the normal change set."""
+        adopted = self._adopt(key, spec, parameters, kind)
+        if adopted is None:
+            return None
+        state = self._change(key, spec, parameters, wanted, "UPDATE" if adopted else kind)
+        if adopted and key in self.outcome.results:
+            first = "created" if kind == "CREATE" else "updated"
+            self.outcome.results[key] = f"{first} (adopted {', '.join(adopted)})"
+        return state
+
+    # -- adopt ---------------------------------------------------------------------
+    def _adopt(self, key: str, spec: StackSpec, parameters: dict,
+               kind: str) -> list[str] | None:
+        """Import the named data-holding resources that exist already; return their
+        logical ids, or None when this stack stops here (plan, or no consent)."""
+        found = candidates(spec.template, set())
+        if found and kind == "UPDATE":
+            held = {r["LogicalResourceId"] for r in self.cloud.resources(spec.name, spec.region)}
+            found = [c for c in found if c.logical_id not in held]
+        adopt, conflicts = plan_adoptions(spec.name, {
+            c: self.cloud.existing(c.resource_type, c.name, spec.region) for c in found})
+        if conflicts:
+            raise DeployError("; ".join(
+                f"{c.logical_id} ({c.name}) exists and belongs to stack {c.owner}" for c in
+                conflicts) + "; nothing was changed. A resource belongs to one stack: remove "
+                "it from one of the blueprints, or delete that stack first (its data is kept)")
+        if not adopt:
+            return []
+        self.console.lines([f"[{key}] {a.line}" for a in adopt])
+        if self.options.plan_only:
+            self.outcome.results[key] = "planned (adopt first)"
+            self.outcome.sections[key] = [f"### {spec.name}", ""] + [
+                f"- {a.line}; its change set is made after the import" for a in adopt] + [""]
+            return None
+        if not self._agreed(key, f"import {len(adopt)} existing resource(s) into "
+                                 f"{spec.name}? [y/N] "):
+            self.outcome.results[key] = "not executed"
+            return None
+        self._import(key, spec, parameters, adopt, kind)
+        return [a.logical_id for a in adopt]
+
+    def _import(self, key: str, spec: StackSpec, parameters: dict, adopt: list[Adoption],
+                kind: str) -> None:
+        old = self.cloud.template_body(spec.name, spec.region) if kind == "UPDATE" else None
+        body = import_template(spec.template, old, adopt).encode()
+        name = f"{CHANGE_SET_PREFIX}import-{int(time.time())}"
+        self.cloud.create_change_set(
+            spec.name, spec.region, name, "IMPORT",
+            self._template_arg(dataclasses.replace(spec, template=body)), parameters, {},
+            [a.to_import() for a in adopt])
+        status, reason, _ = self.cloud.wait_change_set(spec.name, spec.region, name)
+        if status == "FAILED":
+            self.cloud.delete_change_set(spec.name, spec.region, name)
+            raise DeployError(f"CloudFormation refused to import "
+                              f"{', '.join(a.logical_id for a in adopt)}: {reason}")
+        self._execute(key, spec, name, "IMPORT")
+
+    def _agreed(self, key: str, question: str) -> bool:
+        if self.options.yes:
+            return True
+        if not self.options.interactive:
+            self.console.say(key, "not executed: no terminal to confirm on and no --yes")
+            return False
+        return self.console.ask(f"[{key}] {question}").lower() in ("y", "yes")
 
     def _recreate(self, key: str, spec: StackSpec, state: StackState) -> None:
         self.console.say(key, f"{spec.name} is {state.status}: it holds nothing, so it is "
@@ -177,7 +252,7 @@ class StackFlow:
                                   + (f": {reason}" if reason else ""))
 
         final = self.cloud.wait_stack(spec.name, spec.region, show, seen)
-        if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"):
             raise DeployError(self._failure(spec, kind, final, failures))
         self.console.say(key, f"{final.lower().replace('_', ' ')} in "
                               f"{time.monotonic() - started:.1f} s")
