@@ -8,11 +8,23 @@ exit codes say what happened.
 
 from __future__ import annotations
 
+import io
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
 import pytest
 
+from generator.build import synth
+from generator.deploy.afterdeploy import run_steps
 from generator.deploy.clean import clean
 from generator.deploy.cloud import Cloud, Target
 from generator.deploy.manifest import load_stacks
+from generator.deploy.runner import Console, Deployer, Options
 
 from .localcloud import LocalCloud, deploy, project
 
@@ -38,7 +50,7 @@ def _items(local, table: str, key: str) -> set[str]:
 def test_clean_then_deploy_keeps_every_item_object_and_parameter(root, local):
     outcome, _, _ = deploy(root, local)
     assert not outcome.failures, outcome.failures
-    dynamodb, s3 = local.client("dynamodb"), local.client("s3")
+    dynamodb = local.client("dynamodb")
     dynamodb.put_item(TableName="dynamodb-table-lottery", Item={"email": {"S": "a@b.c"}})
     dynamodb.put_item(TableName="DA_Serverless", Item={"id": {"S": "c1"}})
     cloud = Cloud(Target.local_cloud(local.endpoint))
@@ -55,4 +67,120 @@ def test_clean_then_deploy_keeps_every_item_object_and_parameter(root, local):
     assert _items(local, "DA_Serverless", "id") == {"c1"}
     again, _, target = deploy(root, local)
     assert set(again.results.values()) == {"unchanged"} and target.writes == []
-    del s3
+
+
+def _changed(root, text: str) -> None:
+    """Edit the count function and synth, so raffle-dev-functions has a change set."""
+    handler = root / "lambda_code/raffle_count/handler.py"
+    handler.write_text(handler.read_text() + f"\n# {text}\n")
+    synth(str(root), cache_path=None, run_lint=False)
+
+
+def test_ctrl_c_right_after_a_change_set_is_shown_executes_nothing(root, local):
+    _changed(root, "interrupted")
+
+    def ctrl_c_then_yes(question: str) -> str:
+        # Ctrl-C while the question is shown (SIGINT to the main thread, as a terminal
+        # does), then a "y" typed anyway
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        time.sleep(0.3)
+        return "y"
+
+    out = io.StringIO()
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    deployer = Deployer(str(root), cloud, Console(out, ask=ctrl_c_then_yes),
+                        Options(interactive=True), run_steps)
+    before = cloud.stack("raffle-dev-functions", "eu-west-1").deployed_hash
+    outcome = deployer.run(load_stacks(str(root), "dev", ["raffle"]))
+    assert outcome.interrupted and outcome.exit_code == 130
+    assert "ExecuteChangeSet" not in cloud.writes
+    assert "change set (update)" in out.getvalue()
+    assert outcome.state_of("raffle-dev-functions").startswith("change set bp-")
+    assert cloud.stack("raffle-dev-functions", "eu-west-1").deployed_hash == before
+    again, _, _ = deploy(root, local, apps=["raffle"])
+    assert again.results["raffle-dev-functions"] == "updated"
+
+
+def test_not_executed_for_lack_of_consent_exits_3(root, local, cli):
+    _changed(root, "no consent")
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle")
+    assert run.code == 3, run.out + run.err
+    assert "raffle-dev-functions" in run.out and "not executed" in run.out
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle", "--yes")
+    assert run.code == 0, run.err
+
+
+def _deploy_command(root, local) -> list[str]:
+    return [sys.executable, "-m", "generator", "--root", str(root), "deploy", "--endpoint",
+            local.endpoint, "--yes"]
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, presses):
+    _changed(root, f"stalled {presses}")
+    os.kill(local.pid, signal.SIGSTOP)
+    try:
+        process = subprocess.Popen(_deploy_command(root, local), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)                   # its first calls are stuck on the stalled cloud
+        started = time.monotonic()
+        for _ in range(presses):
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+        _, err = process.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(local.pid, signal.SIGCONT)
+    assert process.returncode == 130, err
+    assert elapsed < (2.0 if presses == 1 else 0.5), f"took {elapsed:.1f} s to exit"
+    if presses == 1:          # the second press skips the moment given to running stacks
+        assert "raffle-dev-table" in err and "was being looked at; nothing changed" in err
+        assert f"resume with: python -m generator deploy --env dev --endpoint " \
+               f"{local.endpoint} --yes" in err
+    print(f"exit {elapsed:.2f} s after SIGINT x{presses}")
+
+
+def _until(process: subprocess.Popen, marker: str, limit: float = 20) -> bool:
+    """Read the process's output until a line holds `marker`; False if it never does."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline()
+            if not line:
+                return False
+            if marker in line:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("marker", ["adopt Entries", "change set (create)",
+                                    "create complete in", "uploaded build/ca/RootCA.pem"])
+def test_kill_9_at_any_point_then_a_rerun_converges(root, local, marker):
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    clean(cloud, load_stacks(str(root), "dev", None), lambda stack, message: None)
+    process = subprocess.Popen(_deploy_command(root, local), stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert _until(process, marker), f"never saw {marker!r}"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    outcome, _, _ = deploy(root, local)
+    assert not outcome.failures, outcome.failures
+    again, _, target = deploy(root, local)
+    assert set(again.results.values()) == {"unchanged"} and target.writes == []
+    assert _items(local, "dynamodb-table-lottery", "email") == {"a@b.c"}
+
+
+def test_plan_detailed_exitcode_says_whether_anything_would_change(root, local, cli):
+    deploy(root, local, apps=["raffle"])
+    run = cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle",
+              "--detailed-exitcode")
+    assert run.code == 0, run.out + run.err
+    _changed(root, "planned")
+    run = cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle",
+              "--detailed-exitcode")
+    assert run.code == 4, run.out + run.err
+    assert cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle").code == 0
+    assert cli(root, "plan", "--endpoint", local.endpoint, "--app", "nope").code == 2

@@ -157,12 +157,13 @@ def replacement():
 
 
 def test_replacing_a_table_is_blocked_without_consent():
-    script = updating(replacement())
+    script = updating(replacement()).ok("delete_change_set")
     outcome, out = script.run(Options(yes=True))
     assert "replaces T (AWS::DynamoDB::Table), which holds data that would be lost; nothing " \
-           "was executed" in outcome.failures[NAME]
-    assert "--allow-replace T" in outcome.failures[NAME]
-    assert "ExecuteChangeSet" not in script.cloud.writes
+           "was executed" in outcome.refusals[NAME]
+    assert "--allow-replace T" in outcome.refusals[NAME]
+    assert outcome.results == {NAME: "not executed"} and outcome.exit_code == 3
+    assert script.cloud.writes == ["CreateChangeSet", "DeleteChangeSet"]
     assert "Modify  T           AWS::DynamoDB::Table  True     KeySchema" in out
 
 
@@ -189,7 +190,7 @@ def test_without_a_terminal_or_yes_nothing_is_executed():
               .ok("delete_change_set")
               .ok("delete_stack"))
     outcome, out = script.run(Options(yes=False, interactive=False))
-    assert outcome.results == {NAME: "not executed"}
+    assert outcome.results == {NAME: "not executed"} and outcome.exit_code == 3
     assert "not executed: no terminal to confirm on and no --yes" in out
     assert "ExecuteChangeSet" not in script.cloud.writes
 
@@ -331,3 +332,12 @@ def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
     assert "cannot be planned yet: the asset bucket stack blueprint-assets in eu-west-1 is " \
            "not deployed yet" in out.getvalue()
     assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_after_stop_no_change_set_is_executed():
+    script = Scripted()
+    script.cloud.stop()
+    with script.stub, pytest.raises(DeployError, match="interrupted: change set cs of "
+                                                       "app-dev-table was not executed"):
+        script.cloud.execute_change_set(NAME, REGION, "cs")
+    assert script.cloud.calls == []

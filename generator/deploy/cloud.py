@@ -93,6 +93,7 @@ class Cloud:
         self._lock = threading.Lock()
         self.calls: list[str] = []
         self.stopping = threading.Event()   # set on Ctrl-C: every wait gives up at once
+        self._commit = threading.Lock()     # held around the check-and-execute
 
     # -- clients ------------------------------------------------------------------
     def client(self, service: str, region: str):
@@ -228,8 +229,21 @@ class Cloud:
             StackName=name, ChangeSetName=change_set)
 
     def execute_change_set(self, name: str, region: str, change_set: str) -> None:
-        self.client("cloudformation", region).execute_change_set(
-            StackName=name, ChangeSetName=change_set)
+        """The commit point: once `stop` has run, no change set is executed."""
+        with self._commit:
+            if self.stopping.is_set():
+                raise DeployError(f"interrupted: change set {change_set} of {name} was not "
+                                  "executed; deploy again to pick up from there")
+            self.client("cloudformation", region).execute_change_set(
+                StackName=name, ChangeSetName=change_set)
+
+    def stop(self, limit: float = 0.5) -> None:
+        """Stop executing and waiting. An execute call in flight gets `limit` seconds to
+        return, so that afterwards it is settled whether it was sent."""
+        held = self._commit.acquire(timeout=limit)
+        self.stopping.set()
+        if held:
+            self._commit.release()
 
     def delete_stack(self, name: str, region: str) -> None:
         self.client("cloudformation", region).delete_stack(StackName=name)

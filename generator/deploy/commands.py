@@ -9,18 +9,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import signal
 import sys
-
-from ..errors import GeneratorError
+import threading
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+EXIT_CODES = """\
+exit codes:
+  0    everything asked for is done, or was already current
+  1    something failed (the message says what, and what to do)
+  2    usage error (an unknown option, environment, app or stage)
+  3    something was not executed for lack of consent: no terminal and no --yes, a
+       refused prompt, or a gate (--allow-replace); nothing of it changed
+  130  interrupted (Ctrl-C or SIGTERM): each stack's state and the command that resumes
+       are printed"""
+PLAN_EXIT_CODES = EXIT_CODES + """
+  4    with --detailed-exitcode: the plan has changes (0: none)"""
+
+
+RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_verbs(verbs) -> None:
     deploy = verbs.add_parser("deploy", help="deploy stacks in dependency order",
                               description="Deploy every stack of build/<env>/ in dependency "
                               "order with change sets. Unchanged stacks are skipped without "
-                              "a write call; each change set is shown before it runs.")
+                              "a write call; each change set is shown before it runs.",
+                              epilog=EXIT_CODES, formatter_class=RAW)
     _target_args(deploy)
     deploy.add_argument("--stage", action="append", metavar="S", help="only this stage")
     deploy.add_argument("--yes", action="store_true",
@@ -33,10 +49,13 @@ def add_verbs(verbs) -> None:
 
     plan = verbs.add_parser("plan", help="show what a deploy would change, change nothing",
                             description="Create a change set for every stack that differs, "
-                            "show them all, and delete them again.")
+                            "show them all, and delete them again.",
+                            epilog=PLAN_EXIT_CODES, formatter_class=RAW)
     _target_args(plan)
     plan.add_argument("--markdown", metavar="FILE", help="also write the plan as Markdown "
                                                          "(for a pull request)")
+    plan.add_argument("--detailed-exitcode", action="store_true",
+                      help="exit 0 when nothing would change, 4 when something would")
     plan.set_defaults(run=_plan)
 
     outputs = verbs.add_parser("outputs", help="stack outputs",
@@ -54,7 +73,8 @@ def add_verbs(verbs) -> None:
                              description="Delete the stacks in reverse dependency order. "
                              "Buckets they own are emptied first; tables, keys and other "
                              "retained resources stay and are listed with how to delete "
-                             "them, unless --purge.")
+                             "them, unless --purge.", epilog=EXIT_CODES,
+                             formatter_class=RAW)
     _target_args(clean)
     clean.add_argument("--purge", action="store_true",
                        help="also delete retained data (asks first; --yes to skip asking)")
@@ -97,15 +117,49 @@ def _deployer(args, options, out=None):
     return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
 
 
-def _finish(outcome) -> int:
+def _finish(outcome, args) -> int:
+    """The summary, and the exit code that says what happened (see EXIT_CODES)."""
+    if outcome.interrupted:
+        print("interrupted: no change set is executed from here on. Where each stack was "
+              "left:", file=sys.stderr)
+        for stack in outcome.order:
+            print(f"  {stack:<34} {outcome.state_of(stack)}", file=sys.stderr)
+        print(f"resume with: {_command_line(args)}", file=sys.stderr)
+        return outcome.exit_code
     for stack, result in outcome.results.items():
         print(f"  {stack:<34} {result}")
     if outcome.failures:
         print(f"{len(outcome.failures)} stack(s) failed:", file=sys.stderr)
         for stack, message in outcome.failures.items():
             print(f"  {stack}: {message}", file=sys.stderr)
-        return 1
-    return 0
+    if outcome.exit_code == 3:
+        print("not everything was executed (no consent): nothing of those stacks changed; "
+              "exit code 3", file=sys.stderr)
+    return outcome.exit_code
+
+
+def _command_line(args) -> str:
+    """The command that runs this again (to resume after an interrupt)."""
+    words = ["python", "-m", "generator", args.verb, "--env", args.env]
+    for flag in ("app", "stage"):
+        for value in getattr(args, flag, None) or []:
+            words += [f"--{flag}", value]
+    if args.endpoint:
+        words += ["--endpoint", args.endpoint]
+    elif args.local:
+        words.append("--local")
+    words += ["--yes"] if getattr(args, "yes", False) else []
+    return shlex.join(words)
+
+
+def _interruptible() -> None:
+    """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C does."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _deploy(args) -> int:
@@ -114,21 +168,27 @@ def _deploy(args) -> int:
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
                       allow_replace=frozenset(args.allow_replace), parallel=args.parallel)
     deployer, stacks = _deployer(args, options)
+    _interruptible()
     outcome = deployer.run(stacks)
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)")
-    return _finish(outcome)
+    return _finish(outcome, args)
 
 
 def _plan(args) -> int:
     from .runner import Options
 
     deployer, stacks = _deployer(args, Options(plan_only=True))
+    _interruptible()
     outcome = deployer.run(stacks)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
             handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
         print(f"plan written to {args.markdown}")
-    return _finish(outcome)
+    code = _finish(outcome, args)
+    if code == 0 and args.detailed_exitcode and any(
+            r.startswith(("planned", "waits")) for r in outcome.results.values()):
+        return 4
+    return code
 
 
 def _outputs(args) -> int:
@@ -208,7 +268,7 @@ def _clean(args) -> int:
         return 0
     if not _confirmed(args, f"delete {len(present)} stack(s): "
                             f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
-        return 1
+        return 3
     kept = clean(cloud, present, console.say)
     if not kept:
         return 0
@@ -220,11 +280,12 @@ def _clean(args) -> int:
         confirm = f"purge {args.env}"
         if not args.yes:
             if not sys.stdin.isatty():
-                raise GeneratorError("--purge needs a confirmation: run it in a terminal, or "
-                                     "add --yes")
+                print("--purge needs a confirmation: run it in a terminal, or add --yes; "
+                      "nothing purged", file=sys.stderr)
+                return 3
             if input(f"type '{confirm}' to delete the data listed above: ").strip() != confirm:
                 print("not confirmed; nothing purged")
-                return 1
+                return 3
         purge(cloud, kept, console.say)
     return 0
 
@@ -234,7 +295,9 @@ def _confirmed(args, question: str) -> bool:
     if args.yes:
         return True
     if not sys.stdin.isatty():
-        raise GeneratorError("clean deletes stacks: confirm in a terminal, or add --yes")
+        print("clean deletes stacks: confirm in a terminal, or add --yes; nothing deleted",
+              file=sys.stderr)
+        return False
     if input(question).strip().lower() in ("y", "yes"):
         return True
     print("not confirmed; nothing deleted")

@@ -27,10 +27,15 @@ EMPTY_REASONS = ("didn't contain changes", "No updates are to be performed")
 MAX_TEMPLATE_BODY = 51_200
 CHANGE_SET_PREFIX = "bp-"
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+NOT_EXECUTED = "not executed"
 
 
 class MissingDependency(DeployError):
     """A stack needs an output of a stack that is not deployed yet."""
+
+
+class NotConsented(DeployError):
+    """A gate stopped a change set for lack of consent: nothing was executed."""
 
 
 class StackFlow:
@@ -44,6 +49,7 @@ class StackFlow:
 
     def run(self, key: str, spec: StackSpec) -> None:
         """Take one stack from what is deployed to what build/ holds."""
+        self.outcome.phases[key] = "was being looked at; nothing changed"
         parameters = self._parameters(key, spec)
         if parameters is None:
             return
@@ -65,7 +71,10 @@ class StackFlow:
         self.outcome.outputs[spec.name] = state.outputs if state else {}
         steps = self.deployer.steps
         if state is not None and steps and not self.options.plan_only and spec.after_deploy:
+            self.outcome.phases[key] = ("deployed; its after-deploy steps were running (the "
+                                        "next deploy runs them again)")
             steps(self.deployer, spec, state)
+        del self.outcome.phases[key]
 
     def _parameters(self, key: str, spec: StackSpec) -> dict[str, str] | None:
         """The stack's parameter values; None when a plan must wait for a dependency."""
@@ -118,7 +127,7 @@ class StackFlow:
             return None
         if not self._agreed(key, f"import {len(adopt)} existing resource(s) into "
                                  f"{spec.name}? [y/N] "):
-            self.outcome.results[key] = "not executed"
+            self.outcome.results[key] = NOT_EXECUTED
             return None
         self._import(key, spec, parameters, adopt, kind)
         return [a.logical_id for a in adopt]
@@ -170,19 +179,35 @@ class StackFlow:
         tags = {**spec.tags, HASH_TAG: wanted}
         self.cloud.create_change_set(spec.name, spec.region, name, kind,
                                      self._template_arg(spec), parameters, tags)
+        self.outcome.phases[key] = (f"change set {name} made, not executed; nothing changed "
+                                    "(the next deploy deletes it)")
         status, reason, changes = self.cloud.wait_change_set(spec.name, spec.region, name)
         if status == "FAILED":
             return self._failed_change_set(key, spec, name, reason, kind)
         self.console.lines([f"[{key}] change set ({kind.lower()}):",
                             *change_table(spec.name, changes)])
         self.outcome.sections[key] = change_markdown(spec.name, changes)
-        if self.options.plan_only or not self._consent(key, spec, changes):
-            self.cloud.delete_change_set(spec.name, spec.region, name)
-            if kind == "CREATE":   # the empty REVIEW_IN_PROGRESS stack the change set made
-                self.cloud.delete_stack(spec.name, spec.region)
-            self.outcome.results[key] = "planned" if self.options.plan_only else "not executed"
+        if self.options.plan_only or not self._consented(key, spec, name, kind, changes):
+            self._drop(spec, name, kind)
+            self.outcome.results[key] = "planned" if self.options.plan_only else NOT_EXECUTED
             return None
         return self._execute(key, spec, name, kind)
+
+    def _drop(self, spec: StackSpec, name: str, kind: str) -> None:
+        """Delete a change set that will not run (and the empty stack a CREATE one made)."""
+        self.cloud.delete_change_set(spec.name, spec.region, name)
+        if kind == "CREATE":   # the empty REVIEW_IN_PROGRESS stack the change set made
+            self.cloud.delete_stack(spec.name, spec.region)
+
+    def _consented(self, key: str, spec: StackSpec, name: str, kind: str,
+                   changes: list[Change]) -> bool:
+        """The gates; a refusal they raise is told apart from a failure (exit code 3),
+        and the change set it stopped is deleted."""
+        try:
+            return self._consent(key, spec, changes)
+        except DeployError as exc:
+            self._drop(spec, name, kind)
+            raise NotConsented(str(exc)) from None
 
     def _failed_change_set(self, key: str, spec: StackSpec, name: str, reason: str,
                            kind: str) -> StackState | None:
@@ -241,6 +266,8 @@ class StackFlow:
         seen = {e["EventId"] for e in self.cloud.events(spec.name, spec.region, set())}
         started = time.monotonic()
         self.cloud.execute_change_set(spec.name, spec.region, name)
+        self.outcome.phases[key] = (f"{kind.lower()} executing: CloudFormation finishes it on "
+                                    "its own; the next deploy picks up from there")
         failures: list[dict] = []
 
         def show(event: dict) -> None:

@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from ..errors import GeneratorError, did_you_mean
+from ..errors import GeneratorError, UsageError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,13 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
     """Every stack of the selected apps in `env`, in dependency order."""
     folder = os.path.join(root, "build", env)
     if not os.path.isdir(folder):
-        raise GeneratorError(f"nothing synthesized for environment '{env}' (no build/{env}/); "
+        raise UsageError(f"nothing synthesized for environment '{env}' (no build/{env}/); "
                              "run `make synth` first")
     available = sorted(d for d in os.listdir(folder)
                        if os.path.isfile(os.path.join(folder, d, "manifest.json")))
     for app in apps or []:
         if app not in available:
-            raise GeneratorError(f"no app '{app}' in build/{env}/; apps: "
+            raise UsageError(f"no app '{app}' in build/{env}/; apps: "
                                  f"{', '.join(available)}" + did_you_mean(app, available))
     stacks = []
     for app in apps or available:
@@ -49,7 +49,7 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
         names = {s.stage for s in stacks}
         for stage in stages:
             if stage not in names:
-                raise GeneratorError(f"no stage '{stage}'; stages: {', '.join(sorted(names))}"
+                raise UsageError(f"no stage '{stage}'; stages: {', '.join(sorted(names))}"
                                      + did_you_mean(stage, names))
         stacks = [s for s in stacks if s.stage in stages]
     return stacks

@@ -18,12 +18,13 @@ from .bootstrap import STACK as ASSET_STACK
 from .bootstrap import bootstrap_stack
 from .cloud import Cloud, DeployError
 from .console import Console
-from .flow import MissingDependency, StackFlow, needs_assets
+from .flow import NOT_EXECUTED, MissingDependency, NotConsented, StackFlow, needs_assets
 from .manifest import StackSpec
 from .models import StackState
 from .plan import stack_hash
 
 __all__ = ["Console", "Deployer", "MissingDependency", "Options", "Outcome"]
+GRACE = 0.8     # seconds running stacks get to stop after Ctrl-C (the issue asks < 2 s)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,23 @@ class Outcome:
     order: list[str] = field(default_factory=list)
 
     failures: dict[str, str] = field(default_factory=dict)
+    refusals: dict[str, str] = field(default_factory=dict)
+    phases: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """130 interrupted, 1 something failed, 3 something was not executed for lack of
+        consent, 0 everything asked for is deployed or was current."""
+        if self.interrupted:
+            return 130
+        if self.failures:
+            return 1
+        return 3 if NOT_EXECUTED in self.results.values() else 0
+
+    def state_of(self, key: str) -> str:
+        """Where a stack is: the step it was at when the run stopped, else its result."""
+        return self.phases.get(key) or self.results.get(key) or "not started"
 
     @property
     def markdown(self) -> list[str]:
@@ -60,6 +78,7 @@ class Deployer:
         self.outcome = Outcome()
         self._states: dict[str, StackState] = {}
         self._regions: dict[str, str] = {}
+        self._running: dict[Future, str] = {}
 
     # -- scheduling -----------------------------------------------------------------
     def run(self, stacks: list[StackSpec]) -> Outcome:
@@ -67,19 +86,29 @@ class Deployer:
         nodes = self._with_bootstrap(stacks)
         self.outcome.order = list(nodes)
         self._regions = {s.name: s.region for s in stacks}
-        with ThreadPoolExecutor(max_workers=max(1, self.options.parallel)) as pool:
-            try:
-                self._schedule(pool, nodes)
-            except KeyboardInterrupt:
-                self.cloud.stopping.set()      # running stacks stop waiting within ~2 s
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        # Not `with`: leaving it joins the workers, and a worker blocked on a stalled
+        # endpoint must not hold the process after Ctrl-C.
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallel))
+        try:
+            self._schedule(pool, nodes)
+        except KeyboardInterrupt:
+            self._interrupted()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         return self.outcome
+
+    def _interrupted(self) -> None:
+        """Ctrl-C or SIGTERM: no change set is executed from now on. Running stacks get a
+        moment to stop waiting (a second Ctrl-C ends that moment at once), then the run
+        ends with each stack's state; CloudFormation finishes what was executed."""
+        self.outcome.interrupted = True
+        self.cloud.stop()
+        wait(list(self._running), timeout=GRACE)
 
     def _schedule(self, pool: ThreadPoolExecutor, nodes: dict[str, StackSpec]) -> None:
         """Start each stack once its dependencies are done; a failure stops its dependants."""
         flow = StackFlow(self)
-        waiting, running = dict(nodes), {}
+        waiting, running = dict(nodes), self._running
         done: set[str] = set()
         failed: set[str] = set()
         while waiting or running:
@@ -103,9 +132,15 @@ class Deployer:
                     failed.add(key)
 
     def _finished(self, key: str, future: Future) -> bool:
+        self.outcome.phases.pop(key, None)
         try:
             future.result()
             return True
+        except NotConsented as exc:
+            self.outcome.results[key] = NOT_EXECUTED
+            self.outcome.refusals[key] = str(exc)
+            self.console.say(key, f"not executed: {exc}")
+            return False
         except (DeployError, BotoCoreError, ClientError) as exc:
             self.outcome.failures[key] = str(exc)
             self.outcome.results[key] = "failed"
