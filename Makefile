@@ -48,16 +48,17 @@ $(CHROMIUM):
 bench: $(STAMP) ## time synth, lint and their cache; prints a table
 	@$(BIN)/python -m tests.bench
 
-deploy: $(STAMP) ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)
+# deploy and plan synthesize first, so they never work from a stale build/.
+deploy: $(STAMP) synth ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)
 	@$(GEN) deploy $(ARGS) $(DEPLOY_ARGS)
 
-plan: $(STAMP) ## show what a deploy would change (writes plan.md for a PR)
+plan: $(STAMP) synth ## show what a deploy would change (writes plan.md for a PR)
 	@$(GEN) plan $(ARGS) --markdown plan.md $(DEPLOY_ARGS)
 
 clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
 	@$(GEN) clean $(ARGS) $(DEPLOY_ARGS)
 
-local: $(STAMP) ca ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
+local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
 	@$(GEN) local up --port $(LOCAL_PORT)
 	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
 	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))

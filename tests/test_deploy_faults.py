@@ -184,3 +184,21 @@ def test_plan_detailed_exitcode_says_whether_anything_would_change(root, local, 
     assert run.code == 4, run.out + run.err
     assert cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle").code == 0
     assert cli(root, "plan", "--endpoint", local.endpoint, "--app", "nope").code == 2
+
+
+def test_a_blueprint_edited_without_synth_is_refused(root, local, cli):
+    stage = root / "blueprints/raffle/01-table.yaml"
+    original = stage.read_text()
+    stage.write_text(original.replace("one item per e-mail address", "one per address"))
+    try:
+        for verb in ("deploy", "plan"):
+            run = cli(root, verb, "--endpoint", local.endpoint, "--app", "raffle", "--yes"
+                      if verb == "deploy" else "--detailed-exitcode")
+            assert run.code == 1, run.out + run.err
+            assert "of raffle changed since the last synth" in run.err
+            assert "run `make synth`" in run.err
+        status = cli(root, "status", "--endpoint", local.endpoint, "--app", "raffle")
+        assert "raffle: stale build" in status.out
+    finally:
+        stage.write_text(original)
+    assert cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle").code == 0

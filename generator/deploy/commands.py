@@ -109,11 +109,12 @@ def make_cloud(args):
 
 def _deployer(args, options, out=None):
     from .afterdeploy import run_steps
-    from .manifest import load_stacks
+    from .manifest import check_fresh, load_stacks
     from .runner import Console, Deployer
 
-    cloud = make_cloud(args)
     stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
+    check_fresh(args.root, stacks)
+    cloud = make_cloud(args)
     return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
 
 
@@ -219,12 +220,15 @@ def _outputs(args) -> int:
 
 def _status(args) -> int:
     from .cloud import DeployError
-    from .manifest import load_stacks
+    from .manifest import load_stacks, stale_apps
     from .runner import Console, Deployer, Options
 
     cloud = make_cloud(args)
     deployer = Deployer(args.root, cloud, Console(), Options(plan_only=True))
     stacks = load_stacks(args.root, args.env, args.app)
+    for app in stale_apps(args.root, stacks):
+        print(f"  {app}: stale build (its inputs changed since the last synth; run make "
+              "synth)")
     for spec in stacks:
         state = cloud.stack(spec.name, spec.region)
         if state is None:

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import GeneratorError, UsageError, did_you_mean
+from ..inputs import inputs_hash
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,30 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
                                      + did_you_mean(stage, names))
         stacks = [s for s in stacks if s.stage in stages]
     return stacks
+
+
+def stale_apps(root: str, stacks: list[StackSpec]) -> list[str]:
+    """Apps whose blueprints, code or assets changed since their build was made (a
+    build shipped without its blueprints/ is taken as it is)."""
+    stale = []
+    for env, app in sorted({(s.env, s.app) for s in stacks}):
+        if not os.path.isdir(os.path.join(root, "blueprints", app)):
+            continue
+        with open(os.path.join(root, "build", env, app, "manifest.json"),
+                  encoding="utf-8") as handle:
+            recorded = json.load(handle).get("inputs_sha256")
+        if recorded != inputs_hash(root, app):
+            stale.append(app)
+    return stale
+
+
+def check_fresh(root: str, stacks: list[StackSpec]) -> None:
+    """Refuse a build whose inputs changed since the last synth."""
+    stale = stale_apps(root, stacks)
+    if stale:
+        raise GeneratorError(f"blueprints, Lambda code or site assets of {', '.join(stale)} "
+                             "changed since the last synth, so build/ does not hold them: "
+                             "run `make synth` (make deploy and make plan do it first)")
 
 
 def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
