@@ -202,3 +202,30 @@ def test_a_blueprint_edited_without_synth_is_refused(root, local, cli):
     finally:
         stage.write_text(original)
     assert cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle").code == 0
+
+
+@pytest.mark.parametrize("verb", ["deploy", "plan", "status", "outputs", "clean"])
+def test_a_dead_endpoint_is_named_within_5_s(root, cli, verb):
+    from generator.deploy import localcloud
+
+    endpoint = localcloud.endpoint(localcloud.free_port())      # nothing listens there
+    started = time.monotonic()
+    run = cli(root, verb, "--endpoint", endpoint, "--yes" if verb in ("deploy", "clean")
+              else "--app=raffle")
+    assert time.monotonic() - started < 5
+    assert run.code == 1
+    assert f"the local cloud at {endpoint} does not answer (connection refused" in run.err
+    assert "start it with `make local`" in run.err and "internal error" not in run.err
+
+
+def test_a_stalled_local_cloud_is_named_within_5_s(root, local, cli):
+    os.kill(local.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        run = cli(root, "status", "--endpoint", local.endpoint)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(local.pid, signal.SIGCONT)
+    assert run.code == 1 and elapsed < 5
+    assert f"the local cloud at {local.endpoint} does not answer (no answer within 2 s)" \
+        in run.err

@@ -341,3 +341,26 @@ def test_after_stop_no_change_set_is_executed():
                                                        "app-dev-table was not executed"):
         script.cloud.execute_change_set(NAME, REGION, "cs")
     assert script.cloud.calls == []
+
+
+def test_a_permission_error_is_named_not_an_internal_error():
+    script = Scripted()
+    script.stub.add_client_error("describe_stacks", "AccessDenied", "User: arn:aws:iam::1:"
+                                 "user/ci is not authorized to perform: "
+                                 "cloudformation:DescribeStacks")
+    outcome, out = script.run()
+    assert outcome.failures[NAME].startswith("permission denied for DescribeStacks: User: "
+                                             "arn:aws:iam::1:user/ci is not authorized")
+    assert "ask for that permission, or use other credentials" in outcome.failures[NAME]
+
+
+def test_no_answer_from_aws_names_the_region_endpoint_and_cause():
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+    url = "https://cloudformation.eu-west-1.amazonaws.com/"
+    refused = Target().explain(EndpointConnectionError(endpoint_url=url))
+    assert refused == (f"AWS does not answer at {url} (region eu-west-1): connection refused "
+                       "or unreachable; check the network, a proxy (HTTPS_PROXY) and the "
+                       "region, then run again")
+    assert "no answer within the timeout" in Target().explain(ReadTimeoutError(endpoint_url=url))
+    assert Target().explain(ValueError("x")) is None

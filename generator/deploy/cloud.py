@@ -12,18 +12,39 @@ import ipaddress
 import os
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from ..errors import GeneratorError
 from .adopt import Existing
 from .models import Change, StackState
 
 LOCAL_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# The local cloud answers in milliseconds and never throttles: short timeouts and one
+# retry name a dead or stalled endpoint in seconds. AWS keeps botocore's retries.
+LOCAL_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"mode": "standard",
+                                                                       "max_attempts": 2}}
+AWS_TIMEOUTS = {"connect_timeout": 10, "read_timeout": 60, "retries": {"mode": "standard",
+                                                                       "max_attempts": 8}}
+NETWORK_FAULTS = {EndpointConnectionError: "connection refused or unreachable",
+                  ConnectTimeoutError: "no connection within the timeout",
+                  ReadTimeoutError: "no answer within the timeout",
+                  ConnectionClosedError: "the connection was closed"}
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+          "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+          "UnrecognizedClientException", "SignatureDoesNotMatch"}
 FIRST_POLL, MAX_POLL = 0.05, 2.0
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Validate")
 
@@ -41,6 +62,45 @@ class Target:
     @property
     def local(self) -> bool:
         return self.endpoint is not None
+
+    def check_answers(self, limit: float = 2.0) -> None:
+        """For the local cloud: fail in seconds, naming the endpoint, when nothing
+        answers there (rather than after botocore's retries)."""
+        if not self.local:
+            return
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            direct.open(self.endpoint + "/", timeout=limit).close()
+        except urllib.error.HTTPError:
+            return                      # it answered, if only with an error
+        except (OSError, ValueError) as exc:
+            cause = "no answer" if isinstance(exc, TimeoutError) or "timed out" in str(
+                exc) else "connection refused"
+            raise DeployError(self._dead(f"{cause} within {limit:.0f} s")) from None
+
+    def _dead(self, cause: str) -> str:
+        return (f"the local cloud at {self.endpoint} does not answer ({cause}): start it "
+                "with `make local`, or pass the --endpoint it runs at")
+
+    def explain(self, exc: Exception) -> str | None:
+        """A network or permission failure, said with where and what to do; None for
+        anything else."""
+        for kind, cause in NETWORK_FAULTS.items():
+            if isinstance(exc, kind):
+                if self.local:
+                    return self._dead(cause)
+                url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+                region = (urllib.parse.urlparse(url).hostname or "").split(".")
+                where = region[1] if len(region) > 3 else "?"
+                return (f"AWS does not answer at {url} (region {where}): {cause}; check the "
+                        "network, a proxy (HTTPS_PROXY) and the region, then run again")
+        if isinstance(exc, ClientError) and \
+                exc.response.get("Error", {}).get("Code") in DENIED:
+            message = exc.response["Error"].get("Message", "")
+            return (f"permission denied for {exc.operation_name}: {message}; the "
+                    "credentials in use lack it: ask for that permission, or use other "
+                    "credentials")
+        return None
 
     @classmethod
     def local_cloud(cls, endpoint: str) -> Target:
@@ -109,8 +169,7 @@ class Cloud:
         import boto3
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "max_attempts": 8},
-                        connect_timeout=10, read_timeout=60)
+        config = Config(**(LOCAL_TIMEOUTS if self.target.local else AWS_TIMEOUTS))
         if self._session is None:
             self._session = boto3.session.Session(**(LOCAL_KEYS if self.target.local else {}))
         if self.target.local:

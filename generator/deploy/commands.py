@@ -45,7 +45,7 @@ def add_verbs(verbs) -> None:
                         help="allow replacing or removing this data-holding resource")
     deploy.add_argument("--parallel", type=int, default=4, metavar="N",
                         help="independent stacks deployed at once (default 4)")
-    deploy.set_defaults(run=_deploy)
+    deploy.set_defaults(run=_named_faults(_deploy))
 
     plan = verbs.add_parser("plan", help="show what a deploy would change, change nothing",
                             description="Create a change set for every stack that differs, "
@@ -56,18 +56,18 @@ def add_verbs(verbs) -> None:
                                                          "(for a pull request)")
     plan.add_argument("--detailed-exitcode", action="store_true",
                       help="exit 0 when nothing would change, 4 when something would")
-    plan.set_defaults(run=_plan)
+    plan.set_defaults(run=_named_faults(_plan))
 
     outputs = verbs.add_parser("outputs", help="stack outputs",
                                description="Print each deployed stack's outputs. With "
                                "--local, URLs are those this machine can call.")
     _target_args(outputs)
     outputs.add_argument("--json", action="store_true", help="as JSON")
-    outputs.set_defaults(run=_outputs)
+    outputs.set_defaults(run=_named_faults(_outputs))
 
     status = verbs.add_parser("status", help="each stack's state, and whether it is current")
     _target_args(status)
-    status.set_defaults(run=_status)
+    status.set_defaults(run=_named_faults(_status))
 
     clean = verbs.add_parser("clean", help="delete stacks in reverse order, keep data",
                              description="Delete the stacks in reverse dependency order. "
@@ -80,7 +80,7 @@ def add_verbs(verbs) -> None:
                        help="also delete retained data (asks first; --yes to skip asking)")
     clean.add_argument("--yes", action="store_true",
                        help="do not ask (needed when there is no terminal)")
-    clean.set_defaults(run=_clean)
+    clean.set_defaults(run=_named_faults(_clean))
 
     local = verbs.add_parser("local", help="start or stop the local cloud (MiniStack)",
                              description="Start the local cloud on 127.0.0.1 and wait until "
@@ -103,8 +103,30 @@ def make_cloud(args):
     from .cloud import Cloud, Target
 
     if args.local or args.endpoint:
-        return Cloud(Target.local_cloud(args.endpoint or LOCAL_ENDPOINT))
+        target = Target.local_cloud(args.endpoint or LOCAL_ENDPOINT)
+        target.check_answers()
+        return Cloud(target)
     return Cloud(Target())
+
+
+def _named_faults(verb):
+    """Network and permission failures become one clear error (where, what to do),
+    never a traceback or "internal error"."""
+    def run(args) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .cloud import DeployError, Target
+
+        try:
+            return verb(args)
+        except (BotoCoreError, ClientError) as exc:
+            target = Target(args.endpoint or LOCAL_ENDPOINT) if args.local or \
+                args.endpoint else Target()
+            message = target.explain(exc)
+            if message is None:
+                raise
+            raise DeployError(message) from None
+    return run
 
 
 def _deployer(args, options, out=None):

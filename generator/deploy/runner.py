@@ -142,9 +142,10 @@ class Deployer:
             self.console.say(key, f"not executed: {exc}")
             return False
         except (DeployError, BotoCoreError, ClientError) as exc:
-            self.outcome.failures[key] = str(exc)
+            message = self.cloud.target.explain(exc) or str(exc)
+            self.outcome.failures[key] = message
             self.outcome.results[key] = "failed"
-            self.console.say(key, f"FAILED: {exc}")
+            self.console.say(key, f"FAILED: {message}")
             return False
 
     def _check_account(self, stacks: list[StackSpec]) -> None:
