@@ -99,12 +99,15 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
                         help="the local cloud at this loopback URL (implies --local)")
 
 
-def make_cloud(args):
+def make_cloud(args, probe: bool = True):
+    """The cloud the verb works on; a local one is probed first (`probe`), so a dead
+    endpoint is named in seconds."""
     from .cloud import Cloud, Target
 
     if args.local or args.endpoint:
         target = Target.local_cloud(args.endpoint or LOCAL_ENDPOINT)
-        target.check_answers()
+        if probe:
+            target.check_answers()
         return Cloud(target)
     return Cloud(Target())
 
@@ -134,9 +137,10 @@ def _deployer(args, options, out=None):
     from .manifest import check_fresh, load_stacks
     from .runner import Console, Deployer
 
+    cloud = make_cloud(args, probe=False)
     stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
     check_fresh(args.root, stacks)
-    cloud = make_cloud(args)
+    cloud.target.check_answers()
     return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
 
 

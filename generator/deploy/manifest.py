@@ -35,7 +35,7 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
     """Every stack of the selected apps in `env`, in dependency order."""
     folder = os.path.join(root, "build", env)
     if not os.path.isdir(folder):
-        raise UsageError(f"nothing synthesized for environment '{env}' (no build/{env}/); "
+        raise GeneratorError(f"nothing synthesized for environment '{env}' (no build/{env}/); "
                              "run `make synth` first")
     available = sorted(d for d in os.listdir(folder)
                        if os.path.isfile(os.path.join(folder, d, "manifest.json")))
