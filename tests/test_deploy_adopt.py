@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import boto3
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from generator.deploy.adopt import (
     Adoption,
@@ -19,7 +18,7 @@ from generator.deploy.adopt import (
 )
 from generator.deploy.models import HASH_TAG
 
-from .test_deploy_stubbed import NAME, REGION, SPEC, Scripted, change_set, stack
+from .test_deploy_stubbed import NAME, SPEC, Scripted, change_set, stack
 
 TEMPLATE = b"""\
 Parameters:
@@ -100,24 +99,18 @@ Resources:
 ADOPTING = dataclasses.replace(SPEC, template=NAMED)
 
 
-def with_table(script: Scripted, tags: dict) -> Stubber:
+def with_table(script: Scripted, tags: dict) -> None:
     """The table `entries` exists, carrying these tags."""
-    dynamodb = boto3.client("dynamodb", region_name=REGION, aws_access_key_id="x",
-                            aws_secret_access_key="x")
-    dynamodb.meta.events.register("before-parameter-build", script.cloud._record)
-    script.cloud._clients[("dynamodb", REGION)] = dynamodb
-    stub = Stubber(dynamodb)
-    stub.add_response("describe_table", {"Table": {
+    script.tables.add_response("describe_table", {"Table": {
         "TableName": "entries", "TableArn": "arn:aws:dynamodb:eu-west-1:1:table/entries"}})
-    stub.add_response("list_tags_of_resource", {"Tags": [
+    script.tables.add_response("list_tags_of_resource", {"Tags": [
         {"Key": k, "Value": v} for k, v in tags.items()]})
-    return stub
 
 
 def test_a_retained_table_is_imported_then_updated_never_created():
     script = Scripted().missing()
-    tables = with_table(script, {"aws:cloudformation:stack-name": NAME,
-                                 "aws:cloudformation:logical-id": "T"})
+    with_table(script, {"aws:cloudformation:stack-name": NAME,
+                        "aws:cloudformation:logical-id": "T"})
     script.stub.add_client_error("describe_stack_resources", "ValidationError",
                                  "Stack for entries does not exist")
     script.missing()                                        # the stack its tags name: gone
@@ -139,8 +132,7 @@ def test_a_retained_table_is_imported_then_updated_never_created():
      .ok("delete_change_set")
      .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "x"})))
     script.spec = ADOPTING
-    with tables:
-        outcome, out = script.run()
+    outcome, out = script.run()
     assert not outcome.failures, outcome.failures
     assert outcome.results == {NAME: "created (adopted T)"}
     assert "adopt T (entries): it exists and holds data" in out
@@ -150,14 +142,13 @@ def test_a_retained_table_is_imported_then_updated_never_created():
 
 def test_a_table_owned_by_another_stack_stops_before_any_write():
     script = Scripted().missing()
-    tables = with_table(script, {})
+    with_table(script, {})
     script.ok("describe_stack_resources", {"StackResources": [{
         "StackName": "other-dev-table", "LogicalResourceId": "X",
         "ResourceType": "AWS::DynamoDB::Table", "Timestamp": "2026-01-01T00:00:00Z",
         "ResourceStatus": "CREATE_COMPLETE", "PhysicalResourceId": "entries"}]})
     script.spec = ADOPTING
-    with tables:
-        outcome, _ = script.run()
+    outcome, _ = script.run()
     assert "T (entries) exists and belongs to stack other-dev-table; nothing was changed" \
         in outcome.failures[NAME]
     assert script.cloud.writes == []

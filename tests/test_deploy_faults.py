@@ -116,7 +116,7 @@ def _deploy_command(root, local) -> list[str]:
 
 
 @pytest.mark.parametrize("presses", [1, 2])
-def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, presses):
+def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, cli, presses):
     _changed(root, f"stalled {presses}")
     process = subprocess.Popen(_deploy_command(root, local), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -132,6 +132,7 @@ def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, press
         elapsed = time.monotonic() - started
     finally:
         os.kill(local.pid, signal.SIGCONT)
+    cli(root, "unlock", "--endpoint", local.endpoint, "--yes")   # if its release failed
     assert process.returncode == 130, err
     assert elapsed < (2.0 if presses == 1 else 0.5), f"took {elapsed:.1f} s to exit"
     if presses == 1:          # the second press skips the moment given to running stacks
@@ -157,7 +158,7 @@ def _until(process: subprocess.Popen, marker: str, limit: float = 20) -> bool:
 
 @pytest.mark.parametrize("marker", ["adopt Entries", "change set (create)",
                                     "create complete in", "uploaded build/ca/RootCA.pem"])
-def test_kill_9_at_any_point_then_a_rerun_converges(root, local, marker):
+def test_kill_9_at_any_point_then_a_rerun_converges(root, local, cli, marker):
     cloud = Cloud(Target.local_cloud(local.endpoint))
     clean(cloud, load_stacks(str(root), "dev", None), lambda stack, message: None)
     process = subprocess.Popen(_deploy_command(root, local), stdout=subprocess.PIPE,
@@ -167,6 +168,8 @@ def test_kill_9_at_any_point_then_a_rerun_converges(root, local, marker):
     finally:
         process.kill()
         process.wait(timeout=10)
+    unlock = cli(root, "unlock", "--endpoint", local.endpoint, "--yes")   # its lock stays
+    assert unlock.code == 0 and "its process is gone from this machine" in unlock.out
     outcome, _, _ = deploy(root, local)
     assert not outcome.failures, outcome.failures
     again, _, target = deploy(root, local)
@@ -231,3 +234,43 @@ def test_a_stalled_local_cloud_is_named_within_5_s(root, local, cli):
     assert run.code == 1 and elapsed < 5
     assert f"the local cloud at {local.endpoint} does not answer (no answer within 2 s)" \
         in run.err
+
+
+def test_a_second_run_refuses_or_waits_and_deletes_no_change_set_of_the_first(root, local,
+                                                                              cli):
+    from generator.deploy.lock import DeployLock, Holder, lock_key
+
+    deploy(root, local, apps=["raffle"])
+    _changed(root, "locked")
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    spec = next(s for s in load_stacks(str(root), "dev", ["raffle"]) if s.stage == "functions")
+    first = Holder.me("f1f1f1f1f1f1", "deploy (the first run)")
+    lock = DeployLock(cloud, "eu-west-1", lock_key("dev", "local", "eu-west-1"))
+    lock.acquire(first, 0, print)            # the first run holds the lock, and its
+    shown = "bp-rf1f1f1f1f1f1-0123456789ab"  # change set is shown, awaiting a yes
+    cfn = local.client("cloudformation")
+    cfn.create_change_set(StackName=spec.name, ChangeSetName=shown, ChangeSetType="UPDATE",
+                          UsePreviousTemplate=True, Parameters=[
+                              {"ParameterKey": k, "UsePreviousValue": True}
+                              for k in spec.parameters],
+                          Capabilities=["CAPABILITY_IAM"])
+    try:
+        started = time.monotonic()
+        second = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle", "--yes")
+        assert second.code == 1 and time.monotonic() - started < 5
+        assert "the deploy lock of dev/local/eu-west-1 is held by" in second.err
+        assert "run f1f1f1f1f1f1" in second.err and "deploy (the first run)" in second.err
+        waited = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle", "--yes",
+                     "--lock-timeout", "1")
+        assert waited.code == 1 and "after waiting 1 s" in waited.err
+        assert "waiting up to 1 s for the deploy lock" in waited.out
+        plan = cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle")
+        assert plan.code == 0, plan.err
+        names = [s["ChangeSetName"] for s in
+                 cfn.list_change_sets(StackName=spec.name)["Summaries"]]
+        assert shown in names                 # the plan left the first run's alone
+    finally:
+        lock.release()
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle", "--yes")
+    assert run.code == 0, run.err
+    assert f"deleting a change set left by an earlier run: {shown}" in run.out

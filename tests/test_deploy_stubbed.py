@@ -42,24 +42,32 @@ def event(n: int, logical: str, status: str, reason: str = "", kind="AWS::Dynamo
             "ResourceStatusReason": reason, "ResourceType": kind}
 
 
+def no_real_clients(service: str, region: str):
+    raise AssertionError(f"a {service} client in {region} was not scripted: no test may "
+                         "reach AWS")
+
+
 class Scripted:
-    """A Cloud whose CloudFormation client answers from a script, in order."""
+    """A Cloud whose clients answer from a script, in order; any other client is an
+    error, so nothing here can reach AWS."""
 
     def __init__(self) -> None:
         self.cloud = Cloud(Target(), sleep=lambda s: None)
-        client = boto3.client("cloudformation", region_name=REGION,
-                              aws_access_key_id="x", aws_secret_access_key="x")
-        client.meta.events.register("before-parameter-build", self.cloud._record)
-        self.cloud._clients[("cloudformation", REGION)] = client
-        self.stub = Stubber(client)
-        sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x",
-                           aws_secret_access_key="x")
-        self.cloud._clients[("sts", REGION)] = sts
-        self.identity = Stubber(sts)
+        self.cloud._make = no_real_clients
+        self.stub = Stubber(self.client("cloudformation"))
+        self.identity = Stubber(self.client("sts"))
+        self.tables = Stubber(self.client("dynamodb"))
         self.spec = SPEC
         self.identity.add_response("get_caller_identity", {
             "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci",
             "UserId": "AIDAEXAMPLE"})
+
+    def client(self, service: str):
+        made = boto3.client(service, region_name=REGION, aws_access_key_id="x",
+                            aws_secret_access_key="x")
+        made.meta.events.register("before-parameter-build", self.cloud._record)
+        self.cloud._clients[(service, REGION)] = made
+        return made
 
     def ok(self, method: str, response: dict | None = None) -> Scripted:
         self.stub.add_response(method, response or {}, None)
@@ -74,9 +82,10 @@ class Scripted:
         options = options or Options(yes=True)
         out = io.StringIO()
         deployer = Deployer("/nonexistent", self.cloud, Console(out), options)
-        with self.stub, self.identity:
+        with self.stub, self.identity, self.tables:
             outcome = deployer.run([self.spec])
             self.stub.assert_no_pending_responses()
+            self.tables.assert_no_pending_responses()
         return outcome, out.getvalue()
 
 
@@ -315,9 +324,10 @@ def test_missing_credentials_are_one_clear_error_before_anything_else(monkeypatc
 
 def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
     needs_assets = dataclasses.replace(SPEC, parameters={"AssetBucket": {"asset_bucket": True}})
-    script = (Scripted()
-              .missing()                                       # blueprint-assets: absent
-              .missing("list_change_sets")
+    script = Scripted().missing()                            # blueprint-assets: absent
+    script.tables.add_client_error("describe_table", "ResourceNotFoundException",
+                                   "no blueprint-locks table yet")
+    (script.missing("list_change_sets")
               .ok("create_change_set", {"Id": "cs", "StackId": "id"})
               .ok("describe_change_set", change_set())
               .ok("delete_change_set")
@@ -325,7 +335,7 @@ def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
               .missing())                                      # the app stack's bucket
     out = io.StringIO()
     deployer = Deployer("/x", script.cloud, Console(out), Options(plan_only=True))
-    with script.stub, script.identity:
+    with script.stub, script.identity, script.tables:
         outcome = deployer.run([needs_assets])
     assert outcome.results == {"blueprint-assets@eu-west-1": "planned",
                                NAME: "waits for a dependency"}

@@ -29,6 +29,7 @@ from botocore.exceptions import (
 
 from ..errors import GeneratorError
 from .adopt import Existing
+from .lookups import LOOKUPS
 from .models import Change, StackState
 
 LOCAL_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
@@ -335,7 +336,7 @@ class Cloud:
     # -- resources that may exist already (adopt) -----------------------------------
     def existing(self, kind: str, name: str, region: str) -> Existing | None:
         """What holds this name now and which live stack owns it; None when nothing does."""
-        found = LOOKUPS[kind](self, name, region)
+        found = LOOKUPS[kind](self.client, name, region)
         if found is None:
             return None
         identifier, tags = found
@@ -414,78 +415,3 @@ def _changes(raw: list[dict]):
                      change.get("ResourceType", ""), str(change.get("Replacement", "") or ""),
                      tuple(properties))
 
-
-def _tags(pairs: list[dict] | dict) -> dict[str, str]:
-    if isinstance(pairs, dict):
-        return dict(pairs)
-    return {p.get("Key", p.get("key", "")): p.get("Value", p.get("value", "")) for p in pairs}
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _table(cloud: Cloud, name: str, region: str):
-    dynamodb = cloud.client("dynamodb", region)
-    try:
-        arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
-    except dynamodb.exceptions.ResourceNotFoundException:
-        return None
-    return name, _tags(dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
-
-
-def _bucket(cloud: Cloud, name: str, region: str):
-    s3 = cloud.client("s3", region)
-    try:
-        s3.head_bucket(Bucket=name)
-    except ClientError as exc:
-        if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
-            return None
-        raise
-    try:
-        return name, _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet", []))
-    except ClientError:
-        return name, {}         # NoSuchTagSet: a bucket without tags
-
-
-def _parameter(cloud: Cloud, name: str, region: str):
-    ssm = cloud.client("ssm", region)
-    try:
-        ssm.get_parameter(Name=name)
-    except ssm.exceptions.ParameterNotFound:
-        return None
-    return name, _tags(ssm.list_tags_for_resource(ResourceType="Parameter",
-                                                  ResourceId=name).get("TagList", []))
-
-
-def _log_group(cloud: Cloud, name: str, region: str):
-    logs = cloud.client("logs", region)
-    groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
-    if not any(g.get("logGroupName") == name for g in groups):
-        return None
-    return name, _tags(logs.list_tags_log_group(logGroupName=name).get("tags", {}))
-
-
-def _queue(cloud: Cloud, name: str, region: str):
-    sqs = cloud.client("sqs", region)
-    try:
-        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except ClientError as exc:
-        if "NonExistentQueue" in _code(exc) or "QueueDoesNotExist" in _code(exc):
-            return None
-        raise
-    return url, _tags(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))
-
-
-def _secret(cloud: Cloud, name: str, region: str):
-    secrets = cloud.client("secretsmanager", region)
-    try:
-        found = secrets.describe_secret(SecretId=name)
-    except secrets.exceptions.ResourceNotFoundException:
-        return None
-    return found["ARN"], _tags(found.get("Tags", []))
-
-
-LOOKUPS = {"AWS::DynamoDB::Table": _table, "AWS::S3::Bucket": _bucket,
-           "AWS::SSM::Parameter": _parameter, "AWS::Logs::LogGroup": _log_group,
-           "AWS::SQS::Queue": _queue, "AWS::SecretsManager::Secret": _secret}

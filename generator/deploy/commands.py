@@ -45,6 +45,7 @@ def add_verbs(verbs) -> None:
                         help="allow replacing or removing this data-holding resource")
     deploy.add_argument("--parallel", type=int, default=4, metavar="N",
                         help="independent stacks deployed at once (default 4)")
+    _lock_args(deploy)
     deploy.set_defaults(run=_named_faults(_deploy))
 
     plan = verbs.add_parser("plan", help="show what a deploy would change, change nothing",
@@ -80,7 +81,18 @@ def add_verbs(verbs) -> None:
                        help="also delete retained data (asks first; --yes to skip asking)")
     clean.add_argument("--yes", action="store_true",
                        help="do not ask (needed when there is no terminal)")
+    _lock_args(clean)
     clean.set_defaults(run=_named_faults(_clean))
+
+    unlock = verbs.add_parser(
+        "unlock", help="break the deploy lock of an environment (its holder died)",
+        description="Show who holds the deploy lock of the environment and, after you "
+        "confirm (or with --yes), delete it. Only for a lock whose holder is gone: "
+        "breaking a live run's lock lets two runs in at once.", epilog=EXIT_CODES,
+        formatter_class=RAW)
+    _target_args(unlock)
+    unlock.add_argument("--yes", action="store_true", help="do not ask")
+    unlock.set_defaults(run=_named_faults(_unlock))
 
     local = verbs.add_parser("local", help="start or stop the local cloud (MiniStack)",
                              description="Start the local cloud on 127.0.0.1 and wait until "
@@ -88,6 +100,12 @@ def add_verbs(verbs) -> None:
     local.add_argument("action", choices=("up", "down", "status"))
     local.add_argument("--port", type=int, default=4566)
     local.set_defaults(run=_local)
+
+
+def _lock_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for the environment's deploy lock when "
+                             "another run holds it (default 0: refuse at once)")
 
 
 def _target_args(parser: argparse.ArgumentParser) -> None:
@@ -193,7 +211,8 @@ def _deploy(args) -> int:
     from .runner import Options
 
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
-                      allow_replace=frozenset(args.allow_replace), parallel=args.parallel)
+                      allow_replace=frozenset(args.allow_replace), parallel=args.parallel,
+                      lock=True, lock_timeout=args.lock_timeout, command=_command_line(args))
     deployer, stacks = _deployer(args, options)
     _interruptible()
     outcome = deployer.run(stacks)
@@ -204,7 +223,7 @@ def _deploy(args) -> int:
 def _plan(args) -> int:
     from .runner import Options
 
-    deployer, stacks = _deployer(args, Options(plan_only=True))
+    deployer, stacks = _deployer(args, Options(plan_only=True, lock=True))
     _interruptible()
     outcome = deployer.run(stacks)
     if args.markdown:
@@ -286,6 +305,7 @@ def _orphans(cloud, stacks, env: str) -> None:
 
 def _clean(args) -> int:
     from .clean import clean, purge
+    from .lock import held_lock
     from .manifest import load_stacks
     from .runner import Console
 
@@ -299,7 +319,8 @@ def _clean(args) -> int:
     if not _confirmed(args, f"delete {len(present)} stack(s): "
                             f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
         return 3
-    kept = clean(cloud, present, console.say)
+    with held_lock(cloud, stacks, _command_line(args), args.lock_timeout, print):
+        kept = clean(cloud, present, console.say)
     if not kept:
         return 0
     print("kept (data-holding resources are retained):")
@@ -317,6 +338,28 @@ def _clean(args) -> int:
                 print("not confirmed; nothing purged")
                 return 3
         purge(cloud, kept, console.say)
+    return 0
+
+
+def _unlock(args) -> int:
+    from .lock import DeployLock, account_of, lock_key
+    from .manifest import load_stacks
+
+    cloud = make_cloud(args)
+    region = load_stacks(args.root, args.env, args.app)[0].region
+    lock = DeployLock(cloud, region, lock_key(args.env, account_of(cloud, region), region))
+    holder = lock.holder()
+    if holder is None:
+        print(f"no deploy lock is held for {lock.key}")
+        return 0
+    gone = " (its process is gone from this machine)" if holder.gone else ""
+    print(f"the deploy lock of {lock.key} is held by {holder.text}{gone}")
+    if not args.yes and not (sys.stdin.isatty() and input(
+            "break it? [y/N] ").strip().lower() in ("y", "yes")):
+        print("not confirmed (in a terminal, or --yes); the lock stays", file=sys.stderr)
+        return 3
+    lock.break_lock()
+    print(f"deploy lock of {lock.key} broken")
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .adopt import Adoption, candidates, import_template, plan_adoptions
 from .cloud import DeployError
+from .lock import run_of
 from .manifest import StackSpec
 from .models import HASH_TAG, Change, StackState
 from .plan import added_permissions, change_markdown, change_table, decide, gate, stack_hash
@@ -136,7 +137,7 @@ class StackFlow:
                 kind: str) -> None:
         old = self.cloud.template_body(spec.name, spec.region) if kind == "UPDATE" else None
         body = import_template(spec.template, old, adopt).encode()
-        name = f"{CHANGE_SET_PREFIX}import-{int(time.time())}"
+        name = f"{CHANGE_SET_PREFIX}r{self.deployer.run_id}-import"
         self.cloud.create_change_set(
             spec.name, spec.region, name, "IMPORT",
             self._template_arg(dataclasses.replace(spec, template=body)), parameters, {},
@@ -170,12 +171,10 @@ class StackFlow:
 
     def _change(self, key: str, spec: StackSpec, parameters: dict, wanted: str,
                 kind: str) -> StackState | None:
-        for stale in self.cloud.stale_change_sets(spec.name, spec.region, CHANGE_SET_PREFIX):
-            self.console.say(key, f"deleting a change set left by an earlier run: {stale}")
-            self.cloud.delete_change_set(spec.name, spec.region, stale)
+        self._tidy(key, spec)
         if not self.options.plan_only:
             self._upload_assets(key, spec)
-        name = f"{CHANGE_SET_PREFIX}{wanted[:12]}-{int(time.time())}"
+        name = f"{CHANGE_SET_PREFIX}r{self.deployer.run_id}-{wanted[:12]}"
         tags = {**spec.tags, HASH_TAG: wanted}
         self.cloud.create_change_set(spec.name, spec.region, name, kind,
                                      self._template_arg(spec), parameters, tags)
@@ -192,6 +191,15 @@ class StackFlow:
             self.outcome.results[key] = "planned" if self.options.plan_only else NOT_EXECUTED
             return None
         return self._execute(key, spec, name, kind)
+
+    def _tidy(self, key: str, spec: StackSpec) -> None:
+        """Delete change sets left by earlier runs, but never one of the run that holds
+        the lock now (a plan beside a deploy must not pull its change set away)."""
+        for stale in self.cloud.stale_change_sets(spec.name, spec.region, CHANGE_SET_PREFIX):
+            if run_of(stale) in self.deployer.protected_runs:
+                continue
+            self.console.say(key, f"deleting a change set left by an earlier run: {stale}")
+            self.cloud.delete_change_set(spec.name, spec.region, stale)
 
     def _drop(self, spec: StackSpec, name: str, kind: str) -> None:
         """Delete a change set that will not run (and the empty stack a CREATE one made)."""

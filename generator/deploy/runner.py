@@ -8,6 +8,7 @@ stack's inputs: other stacks' outputs, the asset bucket, hosted zone ids.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from .bootstrap import bootstrap_stack
 from .cloud import Cloud, DeployError
 from .console import Console
 from .flow import NOT_EXECUTED, MissingDependency, NotConsented, StackFlow, needs_assets
+from .lock import DeployLock, Holder, lock_key, new_run_id
 from .manifest import StackSpec
 from .models import StackState
 from .plan import stack_hash
@@ -34,6 +36,9 @@ class Options:
     allow_replace: frozenset[str] = frozenset()
     parallel: int = 4
     plan_only: bool = False
+    lock: bool = False           # take the environment's deploy lock (a plan only reads it)
+    lock_timeout: float = 0.0
+    command: str = "deploy"
 
 
 @dataclass
@@ -79,6 +84,10 @@ class Deployer:
         self._states: dict[str, StackState] = {}
         self._regions: dict[str, str] = {}
         self._running: dict[Future, str] = {}
+        self.run_id = new_run_id()
+        self.protected_runs: set[str] = set()   # change sets of these runs are left alone
+        self.lock: DeployLock | None = None
+        self._account = "local"
 
     # -- scheduling -----------------------------------------------------------------
     def run(self, stacks: list[StackSpec]) -> Outcome:
@@ -90,12 +99,43 @@ class Deployer:
         # endpoint must not hold the process after Ctrl-C.
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallel))
         try:
-            self._schedule(pool, nodes)
+            done = self._locked(stacks, nodes) if self.options.lock and stacks else set()
+            self._schedule(pool, nodes, done)
         except KeyboardInterrupt:
             self._interrupted()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            self._release()
         return self.outcome
+
+    def _locked(self, stacks: list[StackSpec], nodes: dict[str, StackSpec]) -> set[str]:
+        """Deploy the bootstrap stack of the environment's region (it holds the lock
+        table), then take the lock; a plan only notes whose change sets to leave alone.
+        Return the nodes already done."""
+        region = stacks[0].region
+        key = f"{ASSET_STACK}@{region}"
+        if key not in nodes:
+            nodes[key] = bootstrap_stack(region)
+            self.outcome.order.insert(0, key)
+        StackFlow(self).run(key, nodes[key])
+        lock = DeployLock(self.cloud, region, lock_key(stacks[0].env, self._account, region))
+        if self.options.plan_only:
+            holder = lock.holder()
+            self.protected_runs = {holder.run_id} if holder else set()
+            return {key}
+        lock.acquire(Holder.me(self.run_id, self.options.command), self.options.lock_timeout,
+                     lambda message: self.console.say(key, message))
+        self.lock = lock
+        return {key}
+
+    def _release(self) -> None:
+        """Give the lock back; after Ctrl-C with a stalled endpoint, give up after a
+        moment rather than hold the process (`unlock` breaks a lock left behind)."""
+        if self.lock is None:
+            return
+        releasing = threading.Thread(target=self.lock.release, daemon=True)
+        releasing.start()
+        releasing.join(timeout=GRACE if self.outcome.interrupted else None)
 
     def _interrupted(self) -> None:
         """Ctrl-C or SIGTERM: no change set is executed from now on. Running stacks get a
@@ -105,11 +145,12 @@ class Deployer:
         self.cloud.stop()
         wait(list(self._running), timeout=GRACE)
 
-    def _schedule(self, pool: ThreadPoolExecutor, nodes: dict[str, StackSpec]) -> None:
+    def _schedule(self, pool: ThreadPoolExecutor, nodes: dict[str, StackSpec],
+                  done: set[str]) -> None:
         """Start each stack once its dependencies are done; a failure stops its dependants."""
         flow = StackFlow(self)
-        waiting, running = dict(nodes), self._running
-        done: set[str] = set()
+        waiting = {k: v for k, v in nodes.items() if k not in done}
+        running = self._running
         failed: set[str] = set()
         while waiting or running:
             for key, spec in list(waiting.items()):
@@ -161,6 +202,7 @@ class Deployer:
                               "to deploy to the local cloud instead, add --local") from None
         except ClientError as exc:
             raise DeployError(f"these AWS credentials do not work: {exc}") from None
+        self._account = actual
         wanted = {s.account for s in stacks if s.account}
         if wanted and wanted != {actual}:
             raise DeployError(f"these credentials are for account {actual}, but the "
