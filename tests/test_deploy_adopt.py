@@ -18,7 +18,7 @@ from generator.deploy.adopt import (
 )
 from generator.deploy.models import HASH_TAG
 
-from .test_deploy_stubbed import NAME, SPEC, Scripted, change_set, stack
+from .test_deploy_stubbed import NAME, REGION, SPEC, Scripted, change_set, stack
 
 TEMPLATE = b"""\
 Parameters:
@@ -152,3 +152,30 @@ def test_a_table_owned_by_another_stack_stops_before_any_write():
     assert "T (entries) exists and belongs to stack other-dev-table; nothing was changed" \
         in outcome.failures[NAME]
     assert script.cloud.writes == []
+
+
+def test_what_clean_recorded_is_a_candidate_when_the_template_still_declares_it():
+    from generator.deploy.adopt import recorded_candidates
+    from generator.deploy.clean import Retained
+
+    template = b"""\
+Resources:
+  Store: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}
+  Key: {Type: AWS::KMS::Key, DeletionPolicy: Retain}
+  Entries: {Type: AWS::DynamoDB::Table, Properties: {TableName: entries}}
+"""
+    kept = [Retained(NAME, "Store", "AWS::S3::Bucket", "app-dev-store-1a2b", REGION),
+            Retained(NAME, "Key", "AWS::KMS::Key", "k-123", REGION),
+            Retained(NAME, "Entries", "AWS::DynamoDB::Table", "entries", REGION),
+            Retained(NAME, "Gone", "AWS::S3::Bucket", "old-bucket", REGION),
+            Retained(NAME, "Store2", "AWS::SQS::Queue", "q", REGION)]
+    named = candidates(template, set())
+    assert named == [Candidate("Entries", "AWS::DynamoDB::Table", "entries")]
+    assert recorded_candidates(template, kept, named) == [
+        Candidate("Store", "AWS::S3::Bucket", "app-dev-store-1a2b"),
+        Candidate("Key", "AWS::KMS::Key", "k-123")]
+    adopt, _ = plan_adoptions(NAME, {Candidate("Key", "AWS::KMS::Key", "k-123"):
+                                     Existing("k-123")})
+    assert adopt[0].to_import() == {"ResourceType": "AWS::KMS::Key",
+                                    "LogicalResourceId": "Key",
+                                    "ResourceIdentifier": {"KeyId": "k-123"}}

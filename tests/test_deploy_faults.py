@@ -274,3 +274,52 @@ def test_a_second_run_refuses_or_waits_and_deletes_no_change_set_of_the_first(ro
     run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle", "--yes")
     assert run.code == 0, run.err
     assert f"deleting a change set left by an earlier run: {shown}" in run.out
+
+
+def _physical(local, stack: str, logical: str) -> str:
+    resources = local.client("cloudformation").list_stack_resources(StackName=stack)
+    return next(r["PhysicalResourceId"] for r in resources["StackResourceSummaries"]
+                if r["LogicalResourceId"] == logical)
+
+
+def test_make_clean_then_make_deploy_keeps_unnamed_buckets_and_keys_too(root, local, cli):
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--yes").code == 0
+    bucket = _physical(local, "raffle-dev-truststore", "Truststore")
+    key = _physical(local, "customers-dev-key", "Key")
+    local.client("s3").put_object(Bucket=bucket, Key="extra.pem", Body=b"kept")
+    local.client("dynamodb").put_item(TableName="DA_Serverless", Item={"id": {"S": "c9"}})
+    run = cli(root, "clean", "--endpoint", local.endpoint, "--yes")
+    assert run.code == 0, run.err
+    assert f"raffle-dev-truststore Truststore {bucket}" in run.out
+    assert "customers-dev-api after_deploy.store_api_key /customers/dev/api-key" in run.out
+    assert "aws ssm delete-parameter --name /customers/dev/api-key" in run.out
+
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--yes")
+    assert run.code == 0, run.err
+    assert f"adopt Truststore ({bucket}): it exists and holds data" in run.out
+    assert f"adopt Key ({key}): it exists and holds data" in run.out
+    assert _physical(local, "raffle-dev-truststore", "Truststore") == bucket
+    assert _physical(local, "customers-dev-key", "Key") == key
+    objects = local.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    assert {"extra.pem", "RootCA.pem"} <= {o["Key"] for o in objects}
+    assert "c9" in _items(local, "DA_Serverless", "id")
+    noop = cli(root, "deploy", "--endpoint", local.endpoint, "--yes")
+    assert noop.code == 0 and "deploy (dev): 0 write call(s)" in noop.out
+
+
+def test_clean_purge_after_a_plain_clean_finds_what_was_left(root, local, cli):
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    bucket = _physical(local, "raffle-dev-truststore", "Truststore")
+    assert cli(root, "clean", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    run = cli(root, "clean", "--endpoint", local.endpoint, "--app", "raffle", "--purge",
+              "--yes")
+    assert run.code == 0, run.err
+    assert "no stack of dev is deployed" in run.out
+    assert f"purged Truststore ({bucket})" in run.out
+    assert "dynamodb-table-lottery" not in local.client("dynamodb").list_tables()[
+        "TableNames"]
+    again = cli(root, "clean", "--endpoint", local.endpoint, "--app", "raffle", "--purge",
+                "--yes")
+    assert again.code == 0 and "purged" not in again.out        # the record is gone

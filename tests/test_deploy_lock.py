@@ -20,7 +20,7 @@ OTHER = Holder("bbbbbbbbbbbb", "ci", "runner-7", 77, "2026-11-24 21:55:00 UTC",
 
 
 def item(holder: Holder) -> dict:
-    return {"lock": {"S": KEY}, "run_id": {"S": holder.run_id}, "user": {"S": holder.user},
+    return {"id": {"S": f"lock/{KEY}"}, "run_id": {"S": holder.run_id}, "user": {"S": holder.user},
             "host": {"S": holder.host}, "pid": {"N": str(holder.pid)},
             "since": {"S": holder.since}, "command": {"S": holder.command}}
 
@@ -33,9 +33,8 @@ def taken(script: Scripted) -> None:
 def test_a_free_lock_is_taken_with_a_conditional_put():
     script = Scripted()
     script.tables.add_response("put_item", {}, {
-        "TableName": "blueprint-locks", "Item": item(ME),
-        "ConditionExpression": "attribute_not_exists(#l)",
-        "ExpressionAttributeNames": {"#l": "lock"}})
+        "TableName": "blueprint-state", "Item": item(ME),
+        "ConditionExpression": "attribute_not_exists(id)"})
     lock = DeployLock(script.cloud, "eu-west-1", KEY)
     with script.tables:
         lock.acquire(ME, 0, print)
@@ -53,7 +52,7 @@ def test_a_held_lock_refuses_at_once_naming_its_holder():
         "run bbbbbbbbbbbb) since 2026-11-24 21:55:00 UTC: python -m generator deploy --env "
         "dev --yes; nothing was changed. Wait for it (--lock-timeout SECONDS)")
     assert "python -m generator unlock --env dev" in str(error.value)
-    assert script.cloud.writes == ["PutItem"]
+    assert script.cloud.state_calls == ["PutItem", "GetItem"] and script.cloud.writes == []
 
 
 def test_with_a_timeout_it_waits_says_who_holds_it_then_takes_it():
@@ -92,12 +91,12 @@ def test_release_deletes_only_our_own_lock_and_unlock_deletes_any():
     lock = DeployLock(script.cloud, "eu-west-1", KEY)
     lock.held = ME
     script.tables.add_response("delete_item", {}, {
-        "TableName": "blueprint-locks", "Key": {"lock": {"S": KEY}},
+        "TableName": "blueprint-state", "Key": {"id": {"S": f"lock/{KEY}"}},
         "ConditionExpression": "run_id = :me",
         "ExpressionAttributeValues": {":me": {"S": ME.run_id}}})
     script.tables.add_response("get_item", {"Item": item(OTHER)})
-    script.tables.add_response("delete_item", {}, {"TableName": "blueprint-locks",
-                                                   "Key": {"lock": {"S": KEY}}})
+    script.tables.add_response("delete_item", {}, {"TableName": "blueprint-state",
+                                                   "Key": {"id": {"S": f"lock/{KEY}"}}})
     with script.tables:
         lock.release()
         assert lock.held is None

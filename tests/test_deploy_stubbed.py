@@ -326,7 +326,7 @@ def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
     needs_assets = dataclasses.replace(SPEC, parameters={"AssetBucket": {"asset_bucket": True}})
     script = Scripted().missing()                            # blueprint-assets: absent
     script.tables.add_client_error("describe_table", "ResourceNotFoundException",
-                                   "no blueprint-locks table yet")
+                                   "no blueprint-state table yet")
     (script.missing("list_change_sets")
               .ok("create_change_set", {"Id": "cs", "StackId": "id"})
               .ok("describe_change_set", change_set())

@@ -25,6 +25,7 @@ IDENTIFIERS = {
     "AWS::Logs::LogGroup": ("LogGroupName", "LogGroupName"),
     "AWS::SQS::Queue": ("QueueName", "QueueUrl"),
     "AWS::SecretsManager::Secret": ("Name", "Id"),
+    "AWS::KMS::Key": (None, "KeyId"),          # no name: found only through the record
 }
 
 
@@ -82,10 +83,21 @@ def candidates(template: bytes | str | dict, deployed: set[str]) -> list[Candida
         kind = resource.get("Type", "")
         if kind not in DATA_TYPES or kind not in IDENTIFIERS or logical_id in deployed:
             continue
-        name = resource.get("Properties", {}).get(IDENTIFIERS[kind][0])
+        name = resource.get("Properties", {}).get(IDENTIFIERS[kind][0] or "")
         if isinstance(name, str) and name:
             found.append(Candidate(logical_id, kind, name))
     return found
+
+
+def recorded_candidates(template: bytes | str | dict, retained: list,
+                        named: list[Candidate]) -> list[Candidate]:
+    """Resources clean recorded for this stack (`ledger.py`) that the template still
+    declares with the same type: found by the id they had, named or not."""
+    resources = template_data(template).get("Resources", {})
+    taken = {c.logical_id for c in named}
+    return [Candidate(r.logical_id, r.resource_type, r.physical_id) for r in retained
+            if r.logical_id not in taken and r.resource_type in IDENTIFIERS
+            and resources.get(r.logical_id, {}).get("Type") == r.resource_type]
 
 
 def plan_adoptions(stack: str, found: dict[Candidate, Existing | None]

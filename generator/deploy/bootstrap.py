@@ -1,5 +1,6 @@
 """The bootstrap stack, one per region: the asset bucket (Lambda zips, large templates)
-and the table holding deploy locks (`lock.py`)."""
+and the table holding deploy locks (`lock.py`) and the record of what clean retained
+(`ledger.py`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from troposphere import Output, Ref, Template, dynamodb, s3
 from ..awsparts import deny_insecure_transport, private_bucket
 from ..dump import to_yaml
 from ..iam import document
+from .cloud import STATE_TABLE
 from .manifest import StackSpec
 
 STACK = "blueprint-assets"
-LOCK_TABLE = "blueprint-locks"
 
 
 def bootstrap_stack(region: str) -> StackSpec:
@@ -28,10 +29,10 @@ def bootstrap_stack(region: str) -> StackSpec:
                                           PolicyDocument=document(
                                               [deny_insecure_transport("Assets")])))
     template.add_resource(dynamodb.Table(
-        "Locks", TableName=LOCK_TABLE, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName="lock",
+        "State", TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName="id",
                                                            AttributeType="S")],
-        KeySchema=[dynamodb.KeySchema(AttributeName="lock", KeyType="HASH")]))
+        KeySchema=[dynamodb.KeySchema(AttributeName="id", KeyType="HASH")]))
     template.add_output(Output("BucketName", Value=Ref(bucket)))
     return StackSpec("blueprint", "shared", "assets", STACK, region,
                      to_yaml(template.to_dict()), (), {}, (), (), {"blueprint:app": "assets"},

@@ -32,6 +32,7 @@ from .adopt import Existing
 from .lookups import LOOKUPS
 from .models import Change, StackState
 
+STATE_TABLE = "blueprint-state"   # in the bootstrap stack: deploy locks, what clean kept
 LOCAL_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # The local cloud answers in milliseconds and never throttles: short timeouts and one
 # retry name a dead or stalled endpoint in seconds. AWS keeps botocore's retries.
@@ -153,6 +154,7 @@ class Cloud:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.calls: list[str] = []
+        self.state_calls: list[str] = []
         self.stopping = threading.Event()   # set on Ctrl-C: every wait gives up at once
         self._commit = threading.Lock()     # held around the check-and-execute
 
@@ -181,8 +183,14 @@ class Cloud:
         client.meta.events.register("before-parameter-build", self._record)
         return client
 
-    def _record(self, model=None, **_: Any) -> None:
-        self.calls.append(model.name if model else "?")
+    def _record(self, model=None, params=None, **_: Any) -> None:
+        """Count calls; those on the state table (lock, record of what clean kept)
+        apart, since they change no stack and no data of the apps."""
+        name = model.name if model else "?"
+        if isinstance(params, dict) and params.get("TableName") == STATE_TABLE:
+            self.state_calls.append(name)
+        else:
+            self.calls.append(name)
 
     @property
     def writes(self) -> list[str]:

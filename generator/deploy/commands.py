@@ -208,6 +208,7 @@ def _raise_interrupt(signum, frame) -> None:
 
 
 def _deploy(args) -> int:
+    from .cloud import is_write
     from .runner import Options
 
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
@@ -216,7 +217,9 @@ def _deploy(args) -> int:
     deployer, stacks = _deployer(args, options)
     _interruptible()
     outcome = deployer.run(stacks)
-    print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)")
+    state = len([c for c in deployer.cloud.state_calls if is_write(c)])
+    print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
+          + (f", {state} to the deploy lock and state table" if state else ""))
     return _finish(outcome, args)
 
 
@@ -304,40 +307,55 @@ def _orphans(cloud, stacks, env: str) -> None:
 
 
 def _clean(args) -> int:
-    from .clean import clean, purge
+    from .clean import clean, written_by_steps
+    from .ledger import record, recorded
     from .lock import held_lock
     from .manifest import load_stacks
     from .runner import Console
 
     cloud = make_cloud(args)
-    console = Console()
     stacks = load_stacks(args.root, args.env, args.app)
-    present = [s for s in stacks if cloud.stack(s.name, s.region) is not None]
-    if not present:
-        print(f"nothing to clean: no stack of {args.env} is deployed")
-        return 0
-    if not _confirmed(args, f"delete {len(present)} stack(s): "
-                            f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
-        return 3
-    with held_lock(cloud, stacks, _command_line(args), args.lock_timeout, print):
-        kept = clean(cloud, present, console.say)
+    states = {s.name: cloud.stack(s.name, s.region) for s in stacks}
+    present = [s for s in stacks if states[s.name] is not None]
+    region = stacks[0].region
+    if present:
+        if not _confirmed(args, f"delete {len(present)} stack(s): "
+                                f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
+            return 3
+        with held_lock(cloud, stacks, _command_line(args), args.lock_timeout, print):
+            kept = clean(cloud, present, Console().say)
+            record(cloud, region, kept)
+        kept += written_by_steps(present, {k: v.outputs for k, v in states.items() if v})
+    else:
+        print(f"no stack of {args.env} is deployed")
+        kept = [k for s in stacks for k in recorded(cloud, region, s.name)]
     if not kept:
         return 0
-    print("kept (data-holding resources are retained):")
+    print("left behind (data is kept; the next deploy adopts what a stack declares):")
     for item in kept:
         print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
               f"{item.how_to_delete}")
-    if args.purge:
-        confirm = f"purge {args.env}"
-        if not args.yes:
-            if not sys.stdin.isatty():
-                print("--purge needs a confirmation: run it in a terminal, or add --yes; "
-                      "nothing purged", file=sys.stderr)
-                return 3
-            if input(f"type '{confirm}' to delete the data listed above: ").strip() != confirm:
-                print("not confirmed; nothing purged")
-                return 3
-        purge(cloud, kept, console.say)
+    return _purge(args, cloud, region, kept) if args.purge else 0
+
+
+def _purge(args, cloud, region: str, kept: list) -> int:
+    """Delete what clean left behind, after `purge <env>` is typed (or --yes)."""
+    from .clean import purge
+    from .ledger import forget
+    from .runner import Console
+
+    confirm = f"purge {args.env}"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("--purge needs a confirmation: run it in a terminal, or add --yes; "
+                  "nothing purged", file=sys.stderr)
+            return 3
+        if input(f"type '{confirm}' to delete the data listed above: ").strip() != confirm:
+            print("not confirmed; nothing purged")
+            return 3
+    purge(cloud, kept, Console().say)
+    for stack in sorted({k.stack for k in kept}):
+        forget(cloud, region, stack)
     return 0
 
 

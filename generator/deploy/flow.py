@@ -13,8 +13,16 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from .adopt import Adoption, candidates, import_template, plan_adoptions
+from .adopt import (
+    Adoption,
+    Candidate,
+    candidates,
+    import_template,
+    plan_adoptions,
+    recorded_candidates,
+)
 from .cloud import DeployError
+from .ledger import forget, recorded
 from .lock import run_of
 from .manifest import StackSpec
 from .models import HASH_TAG, Change, StackState
@@ -105,14 +113,11 @@ class StackFlow:
     # -- adopt ---------------------------------------------------------------------
     def _adopt(self, key: str, spec: StackSpec, parameters: dict,
                kind: str) -> list[str] | None:
-        """Import the named data-holding resources that exist already; return their
-        logical ids, or None when this stack stops here (plan, or no consent)."""
-        found = candidates(spec.template, set())
-        if found and kind == "UPDATE":
-            held = {r["LogicalResourceId"] for r in self.cloud.resources(spec.name, spec.region)}
-            found = [c for c in found if c.logical_id not in held]
+        """Import the data-holding resources that exist already; return their logical
+        ids, or None when this stack stops here (plan, or no consent)."""
         adopt, conflicts = plan_adoptions(spec.name, {
-            c: self.cloud.existing(c.resource_type, c.name, spec.region) for c in found})
+            c: self.cloud.existing(c.resource_type, c.name, spec.region)
+            for c in self._candidates(spec, kind)})
         if conflicts:
             raise DeployError("; ".join(
                 f"{c.logical_id} ({c.name}) exists and belongs to stack {c.owner}" for c in
@@ -131,7 +136,21 @@ class StackFlow:
             self.outcome.results[key] = NOT_EXECUTED
             return None
         self._import(key, spec, parameters, adopt, kind)
+        if self.deployer.state_region:
+            forget(self.cloud, self.deployer.state_region, spec.name)
         return [a.logical_id for a in adopt]
+
+    def _candidates(self, spec: StackSpec, kind: str) -> list[Candidate]:
+        """Named data-holding resources the stack does not hold yet; for a new stack,
+        also what clean recorded it left behind."""
+        found = candidates(spec.template, set())
+        if found and kind == "UPDATE":
+            held = {r["LogicalResourceId"] for r in self.cloud.resources(spec.name, spec.region)}
+            found = [c for c in found if c.logical_id not in held]
+        if kind == "CREATE" and self.deployer.state_region:
+            kept = recorded(self.cloud, self.deployer.state_region, spec.name)
+            found += recorded_candidates(spec.template, kept, found)
+        return found
 
     def _import(self, key: str, spec: StackSpec, parameters: dict, adopt: list[Adoption],
                 kind: str) -> None:

@@ -1,7 +1,7 @@
 """The deploy lock: one deploy or clean per environment, account and region at a time.
 
 Held in the cloud, so it works across laptops and CI runners: one item in the DynamoDB
-table of the bootstrap stack (`blueprint-locks`), written only if absent (a conditional
+table of the bootstrap stack (`blueprint-state`), written only if absent (a conditional
 put, as Terraform's state lock does) and deleted only by the run holding it. A second
 run waits up to `--lock-timeout` seconds (default 0: refuse at once) and says who holds
 the lock. A lock whose holder died stays until someone breaks it with `unlock`: a lock
@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 
 from botocore.exceptions import ClientError
 
-from .bootstrap import LOCK_TABLE as TABLE
 from .bootstrap import STACK as BOOTSTRAP
+from .bootstrap import STATE_TABLE as TABLE
 from .cloud import Cloud, DeployError
 
 POLL = 2.0
@@ -83,12 +83,16 @@ class DeployLock:
         self.held: Holder | None = None
 
     @property
+    def _id(self) -> dict:
+        return {"id": {"S": f"lock/{self.key}"}}
+
+    @property
     def _table(self):
         return self.cloud.client("dynamodb", self.region)
 
     def holder(self) -> Holder | None:
         try:
-            item = self._table.get_item(TableName=TABLE, Key={"lock": {"S": self.key}},
+            item = self._table.get_item(TableName=TABLE, Key=self._id,
                                         ConsistentRead=True).get("Item")
         except self._table.exceptions.ResourceNotFoundException:
             return None
@@ -117,9 +121,8 @@ class DeployLock:
         item = {k: {"N": str(v)} if k == "pid" else {"S": str(v)}
                 for k, v in asdict(me).items()}
         try:
-            self._table.put_item(TableName=TABLE, Item={"lock": {"S": self.key}, **item},
-                                 ConditionExpression="attribute_not_exists(#l)",
-                                 ExpressionAttributeNames={"#l": "lock"})
+            self._table.put_item(TableName=TABLE, Item={**self._id, **item},
+                                 ConditionExpression="attribute_not_exists(id)")
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -140,7 +143,7 @@ class DeployLock:
         if self.held is None:
             return
         try:
-            self._table.delete_item(TableName=TABLE, Key={"lock": {"S": self.key}},
+            self._table.delete_item(TableName=TABLE, Key=self._id,
                                     ConditionExpression="run_id = :me",
                                     ExpressionAttributeValues={":me": {"S": self.held.run_id}})
         except ClientError as exc:
@@ -152,7 +155,7 @@ class DeployLock:
         """Delete the lock whoever holds it (the `unlock` verb); return who held it."""
         other = self.holder()
         if other is not None:
-            self._table.delete_item(TableName=TABLE, Key={"lock": {"S": self.key}})
+            self._table.delete_item(TableName=TABLE, Key=self._id)
         return other
 
 

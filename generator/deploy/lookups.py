@@ -18,7 +18,8 @@ Client = Callable[[str, str], Any]
 def _tags(pairs: list[dict] | dict) -> dict[str, str]:
     if isinstance(pairs, dict):
         return dict(pairs)
-    return {p.get("Key", p.get("key", "")): p.get("Value", p.get("value", "")) for p in pairs}
+    return {p.get("Key", p.get("key", p.get("TagKey", ""))):
+            p.get("Value", p.get("value", p.get("TagValue", ""))) for p in pairs}
 
 
 def _code(exc: ClientError) -> str:
@@ -86,6 +87,18 @@ def _secret(client: Client, name: str, region: str):
     return found["ARN"], _tags(found.get("Tags", []))
 
 
+def _key(client: Client, key_id: str, region: str):
+    kms = client("kms", region)
+    try:
+        found = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    except kms.exceptions.NotFoundException:
+        return None
+    if found.get("KeyState") in ("PendingDeletion", "PendingReplicaDeletion"):
+        return None
+    return found["KeyId"], _tags(kms.list_resource_tags(KeyId=key_id).get("Tags", []))
+
+
 LOOKUPS = {"AWS::DynamoDB::Table": _table, "AWS::S3::Bucket": _bucket,
            "AWS::SSM::Parameter": _parameter, "AWS::Logs::LogGroup": _log_group,
-           "AWS::SQS::Queue": _queue, "AWS::SecretsManager::Secret": _secret}
+           "AWS::SQS::Queue": _queue, "AWS::SecretsManager::Secret": _secret,
+           "AWS::KMS::Key": _key}

@@ -87,6 +87,7 @@ class Deployer:
         self.run_id = new_run_id()
         self.protected_runs: set[str] = set()   # change sets of these runs are left alone
         self.lock: DeployLock | None = None
+        self.state_region: str | None = None    # where the state table is (with a lock)
         self._account = "local"
 
     # -- scheduling -----------------------------------------------------------------
@@ -118,6 +119,7 @@ class Deployer:
             nodes[key] = bootstrap_stack(region)
             self.outcome.order.insert(0, key)
         StackFlow(self).run(key, nodes[key])
+        self.state_region = region
         lock = DeployLock(self.cloud, region, lock_key(stacks[0].env, self._account, region))
         if self.options.plan_only:
             holder = lock.holder()
