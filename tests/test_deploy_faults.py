@@ -323,3 +323,43 @@ def test_clean_purge_after_a_plain_clean_finds_what_was_left(root, local, cli):
     again = cli(root, "clean", "--endpoint", local.endpoint, "--app", "raffle", "--purge",
                 "--yes")
     assert again.code == 0 and "purged" not in again.out        # the record is gone
+
+
+def test_status_says_what_a_half_done_create_is_and_the_next_run_tidies_it(root, local,
+                                                                           cli):
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    assert cli(root, "clean", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    process = subprocess.Popen(_deploy_command(root, local) + ["--app", "raffle"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert _until(process, "change set (create)")
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    status = cli(root, "status", "--endpoint", local.endpoint, "--app", "raffle")
+    half = [line for line in status.out.splitlines() if "REVIEW_IN_PROGRESS" in line]
+    assert half and all(line.endswith("not deployed: a create was prepared but never "
+                                      "executed; the next deploy creates it again")
+                        for line in half), status.out
+    assert "leftover change set(s) (the next deploy deletes them): bp-r" in status.out
+    assert cli(root, "unlock", "--endpoint", local.endpoint, "--yes").code == 0
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    status = cli(root, "status", "--endpoint", local.endpoint, "--app", "raffle")
+    assert "leftover" not in status.out and "REVIEW_IN_PROGRESS" not in status.out
+
+
+def test_leftover_change_sets_go_even_when_the_stack_is_unchanged(root, local, cli):
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    cfn = local.client("cloudformation")
+    spec = next(s for s in load_stacks(str(root), "dev", ["raffle"]) if s.stage == "table")
+    cfn.create_change_set(StackName=spec.name, ChangeSetName="bp-rdead00000000-0123456789ab",
+                          ChangeSetType="UPDATE", UsePreviousTemplate=True)
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle", "--yes")
+    assert run.code == 0
+    assert "[raffle-dev-table] deleting a change set left by an earlier run: " \
+           "bp-rdead00000000-0123456789ab" in run.out
+    assert "[raffle-dev-table] unchanged" in run.out

@@ -284,13 +284,30 @@ def _status(args) -> int:
             continue
         try:
             wanted = deployer.wanted_hash(spec)
-            current = "current" if state.deployed_hash == wanted else "differs from build/"
         except DeployError:
-            current = "cannot tell (a dependency is missing)"
+            wanted = None
         deployer.remember(spec.name, state)
-        print(f"  {spec.name:<34} {state.status:<26} {current}")
+        print(f"  {spec.name:<34} {state.status:<26} {_verdict(spec, state, wanted)}")
+        leftover = cloud.stale_change_sets(spec.name, spec.region, "bp-")
+        if leftover:
+            print(f"  {'':<34} leftover change set(s) (the next deploy deletes them): "
+                  f"{', '.join(leftover)}")
     _orphans(cloud, stacks, args.env)
     return 0
+
+
+def _verdict(spec, state, wanted: str | None) -> str:
+    """What a stack's state means, from the same decision a deploy makes."""
+    from .plan import RECREATE, decide
+
+    if wanted is None:
+        return "cannot tell (a dependency is missing)"
+    decision = decide(spec.name, spec.region, state, wanted)
+    if decision.action == "recreate":
+        return (f"not deployed: {RECREATE[state.status] or 'it failed'}; the next deploy "
+                "creates it again")
+    return {"skip": "current", "update": "differs from build/"}.get(decision.action,
+                                                                    decision.reason)
 
 
 def _orphans(cloud, stacks, env: str) -> None:

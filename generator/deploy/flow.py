@@ -68,6 +68,7 @@ class StackFlow:
         if decision.action == "stop":
             raise DeployError(decision.reason)
         if decision.action == "skip":
+            self._tidy(key, spec)            # leftovers of finished runs go, even here
             self.console.say(key, "unchanged")
             self.outcome.results[key] = "unchanged"
             self.outcome.sections[key] = [f"### {spec.name}", "", "Unchanged.", ""]
