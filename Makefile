@@ -11,7 +11,7 @@ LOCAL_ENV ?= local
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth test e2e bench kinds ca deploy plan clean local local-down clean-venv
+.PHONY: help install synth test e2e bench kinds ca deploy plan clean local local-down local-reset clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -58,13 +58,20 @@ plan: $(STAMP) synth ## show what a deploy would change (writes plan.md for a PR
 clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
 	@$(GEN) clean $(ARGS) $(DEPLOY_ARGS)
 
-local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
-	@$(GEN) local up --port $(LOCAL_PORT)
-	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
-	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
+LOCAL_DEPLOY = $(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP)) \
+	&& $(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
 
-local-down: $(STAMP) ## stop the local cloud started by make local (by its PID)
+local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566 (its data kept across restarts), deploy both apps, print URLs
+	@$(GEN) local up --port $(LOCAL_PORT)
+	@$(LOCAL_DEPLOY)
+
+local-down: $(STAMP) ## stop the local cloud started by make local (by its PID); it saves its data
 	@$(GEN) local down
+
+local-reset: $(STAMP) ca synth ## stop the local cloud, forget its data, start it empty and deploy both apps
+	@$(GEN) local down
+	@$(GEN) local up --fresh --port $(LOCAL_PORT)
+	@$(LOCAL_DEPLOY)
 
 kinds: $(STAMP) ## list the resource kinds blueprints may use
 	@$(GEN) kinds

@@ -363,3 +363,31 @@ def test_leftover_change_sets_go_even_when_the_stack_is_unchanged(root, local, c
     assert "[raffle-dev-table] deleting a change set left by an earlier run: " \
            "bp-rdead00000000-0123456789ab" in run.out
     assert "[raffle-dev-table] unchanged" in run.out
+
+
+def test_the_local_cloud_keeps_its_data_across_a_restart_unless_reset(root, cli):
+    from generator.deploy import localcloud
+
+    port = localcloud.free_port()
+    endpoint = localcloud.endpoint(port)
+    assert cli(root, "local", "up", "--port", str(port), "--fresh").code == 0
+    try:
+        assert cli(root, "deploy", "--endpoint", endpoint, "--app", "raffle",
+                   "--yes").code == 0
+        target = Cloud(Target.local_cloud(endpoint))
+        target.client("dynamodb", "eu-west-1").put_item(
+            TableName="dynamodb-table-lottery", Item={"email": {"S": "kept@b.c"}})
+        assert cli(root, "local", "down").code == 0
+        assert cli(root, "local", "up", "--port", str(port)).code == 0
+        target = Cloud(Target.local_cloud(endpoint))
+        items = target.client("dynamodb", "eu-west-1").scan(
+            TableName="dynamodb-table-lottery")["Items"]
+        assert {"email": {"S": "kept@b.c"}} in items
+        again = cli(root, "deploy", "--endpoint", endpoint, "--app", "raffle", "--yes")
+        assert again.code == 0 and "deploy (dev): 0 write call(s)" in again.out, again.out
+        assert cli(root, "local", "down").code == 0
+        assert cli(root, "local", "up", "--port", str(port), "--fresh").code == 0
+        status = cli(root, "status", "--endpoint", endpoint, "--app", "raffle")
+        assert "raffle-dev-table                   not deployed" in status.out
+    finally:
+        cli(root, "local", "down")

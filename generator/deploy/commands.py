@@ -99,6 +99,8 @@ def add_verbs(verbs) -> None:
                              "it answers, or stop the one started here (by its PID).")
     local.add_argument("action", choices=("up", "down", "status"))
     local.add_argument("--port", type=int, default=4566)
+    local.add_argument("--fresh", action="store_true",
+                       help="with up: forget the data kept from earlier runs (make local-reset)")
     local.set_defaults(run=_local)
 
 
@@ -412,13 +414,29 @@ def _confirmed(args, question: str) -> bool:
     return False
 
 
+def _persisted(folder: str, fresh: bool) -> dict[str, str]:
+    """MiniStack's own persistence settings: state is saved under .cache/localcloud/ when
+    it stops (by `local down`) and loaded when it starts, so the local cloud keeps its
+    data like an account does; --fresh starts empty on purpose."""
+    import shutil
+
+    data = {"STATE_DIR": os.path.join(folder, "state"), "S3_DATA_DIR": os.path.join(folder, "s3")}
+    if fresh:
+        for path in data.values():
+            shutil.rmtree(path, ignore_errors=True)
+    return {"PERSIST_STATE": "1", "S3_PERSIST": "1",
+            **{k: os.path.abspath(v) for k, v in data.items()}}
+
+
 def _local(args) -> int:
     from . import localcloud
 
     state = os.path.join(args.root, localcloud.STATE_DIR)
     pid_file = os.path.join(state, "pid")
     if args.action == "up":
-        pid = localcloud.start(args.port, os.path.join(state, "ministack.log"))
+        kept = _persisted(state, args.fresh)
+        pid = localcloud.start(args.port, os.path.join(state, "ministack.log"),
+                               extra_env=kept)
         os.makedirs(state, exist_ok=True)
         with open(pid_file, "w") as handle:
             handle.write(f"{pid} {args.port}\n")
