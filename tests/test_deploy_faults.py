@@ -26,6 +26,7 @@ from generator.deploy.cloud import Cloud, Target
 from generator.deploy.manifest import load_stacks
 from generator.deploy.runner import Console, Deployer, Options
 
+from .conftest import write_files
 from .localcloud import LocalCloud, deploy, project
 
 pytestmark = pytest.mark.slow
@@ -391,3 +392,40 @@ def test_the_local_cloud_keeps_its_data_across_a_restart_unless_reset(root, cli)
         assert "raffle-dev-table                   not deployed" in status.out
     finally:
         cli(root, "local", "down")
+
+
+EXTRA_APP = {
+    "blueprints/extra/app.yaml": "version: 1\nname: extra\nenvironments:\n"
+                                 "  dev: {region: eu-west-1}\n",
+    "blueprints/extra/01-first.yaml": "resources:\n  Note:\n    kind: parameter\n"
+                                      "    name: /extra/note\n    value: one\n",
+    "blueprints/extra/02-second.yaml": "resources:\n  Log:\n    kind: table\n"
+                                       "    name: extra-log\n    key: {id: S}\n",
+}
+
+
+def test_a_removed_stage_is_named_and_pruned_with_consent_keeping_its_data(root, local,
+                                                                          cli):
+    write_files(root, EXTRA_APP)
+    synth(str(root), cache_path=None, run_lint=False)
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra",
+               "--yes").code == 0
+    local.client("dynamodb").put_item(TableName="extra-log", Item={"id": {"S": "x"}})
+    (root / "blueprints/extra/02-second.yaml").unlink()
+    synth(str(root), cache_path=None, run_lint=False)
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra", "--yes")
+    assert run.code == 0
+    assert "stage removed from the blueprints, stack still deployed: extra-dev-second; " \
+           "deploy with --prune to delete it (its data is kept)" in run.out
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    assert cloud.stack("extra-dev-second", "eu-west-1") is not None
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra", "--prune")
+    assert run.code == 3, run.out + run.err          # no terminal, no --yes: not deleted
+    assert cloud.stack("extra-dev-second", "eu-west-1") is not None
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra", "--prune",
+              "--yes")
+    assert run.code == 0, run.out + run.err
+    assert "[extra-dev-second] deleted" in run.out
+    assert "extra-dev-second Log extra-log" in run.out
+    assert cloud.stack("extra-dev-second", "eu-west-1") is None
+    assert _items(local, "extra-log", "id") == {"x"}

@@ -1,4 +1,5 @@
-"""CLI verbs of the deployer: deploy, plan, outputs, status, clean, local.
+"""CLI verbs of the deployer: deploy, plan, outputs, status (clean, unlock and local
+are in upkeep.py).
 
 Only the argument parsers are built at start; each verb imports the deployer (and
 boto3) when it runs, so `synth` never pays for them.
@@ -47,6 +48,9 @@ def add_verbs(verbs) -> None:
     deploy.add_argument("--parallel", type=int, default=4, metavar="N",
                         help="independent stacks deployed at once (default 4)")
     _lock_args(deploy)
+    deploy.add_argument("--prune", action="store_true",
+                        help="also delete deployed stacks whose stage was removed from the "
+                             "blueprints (asks first; their data is kept and listed)")
     deploy.set_defaults(run=_named_faults(_deploy))
 
     plan = verbs.add_parser("plan", help="show what a deploy would change, change nothing",
@@ -223,7 +227,8 @@ def _deploy(args) -> int:
     state = len([c for c in deployer.cloud.state_calls if is_write(c)])
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
           + (f", {state} to the deploy lock and state table" if state else ""))
-    return _finish(outcome, args)
+    code = _finish(outcome, args)
+    return upkeep.prune(args, deployer.cloud, stacks) if code == 0 else code
 
 
 def _plan(args) -> int:

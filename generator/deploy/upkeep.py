@@ -7,17 +7,74 @@ import os
 import sys
 
 
-def orphans(cloud, stacks, env: str) -> None:
-    """Deployed stacks of these apps whose stage is no longer in build/."""
+def removed_stages(cloud, stacks, env: str) -> list:
+    """Deployed stacks of these apps (by their tags) whose stage is no longer in build/,
+    as (region, state) pairs."""
     known = {s.name for s in stacks}
-    for region in sorted({s.region for s in stacks}):
-        for app in sorted({s.app for s in stacks}):
+    return [(region, state)
+            for region in sorted({s.region for s in stacks})
+            for app in sorted({s.app for s in stacks})
             for state in cloud.tagged_stacks(region, {"blueprint:app": app,
-                                                      "blueprint:env": env}):
-                if state.name not in known:
-                    print(f"  {state.name:<34} {state.status:<26} not in build/ (its stage "
-                          f"was removed?); delete it with: aws cloudformation delete-stack "
-                          f"--stack-name {state.name} --region {region}")
+                                                      "blueprint:env": env})
+            if state.name not in known]
+
+
+def orphans(cloud, stacks, env: str) -> None:
+    """Print the stacks whose stage was removed (for `status`)."""
+    for region, state in removed_stages(cloud, stacks, env):
+        print(f"  {state.name:<34} {state.status:<26} not in build/ (its stage was "
+              f"removed?); delete it with deploy --prune, or: aws cloudformation "
+              f"delete-stack --stack-name {state.name} --region {region}")
+
+
+def prune(args, cloud, stacks) -> int:
+    """After a deploy: name the stacks whose stage was removed; with --prune (and
+    consent) delete them as clean does, keeping and listing their data."""
+    from .clean import clean
+    from .commands import command_line
+    from .ledger import record
+    from .lock import held_lock
+    from .runner import Console
+
+    gone = removed_stages(cloud, stacks, args.env)
+    names = ", ".join(state.name for _, state in gone)
+    if not gone:
+        return 0
+    if not args.prune:
+        print(f"stage removed from the blueprints, stack still deployed: {names}; deploy "
+              "with --prune to delete it (its data is kept)")
+        return 0
+    if not _confirmed(args, f"delete {len(gone)} stack(s) whose stage was removed: "
+                            f"{names}? [y/N] "):
+        return 3
+    with held_lock(cloud, stacks, command_line(args), args.lock_timeout, print):
+        kept = clean(cloud, [_deployed_spec(cloud, region, state) for region, state in gone],
+                     Console().say)
+        record(cloud, stacks[0].region, kept)
+    _left_behind(kept)
+    return 0
+
+
+def _deployed_spec(cloud, region: str, state):
+    """A removed stage's stack as clean needs it, from what is deployed."""
+    import json
+
+    from .manifest import StackSpec
+
+    body = cloud.template_body(state.name, region)
+    text = json.dumps(body) if isinstance(body, dict) else body
+    tags = state.tags
+    return StackSpec(tags.get("blueprint:app", ""), tags.get("blueprint:env", ""),
+                     tags.get("blueprint:stage", ""), state.name, region, text.encode(), (),
+                     {}, (), (), tags, ())
+
+
+def _left_behind(kept: list) -> None:
+    if kept:
+        print("left behind (data is kept; the next deploy adopts what a stack declares):")
+    for item in kept:
+        print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
+              f"{item.how_to_delete}")
 
 
 def clean_verb(args) -> int:
@@ -46,10 +103,7 @@ def clean_verb(args) -> int:
         kept = [k for s in stacks for k in recorded(cloud, region, s.name)]
     if not kept:
         return 0
-    print("left behind (data is kept; the next deploy adopts what a stack declares):")
-    for item in kept:
-        print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
-              f"{item.how_to_delete}")
+    _left_behind(kept)
     return _purge(args, cloud, region, kept) if args.purge else 0
 
 
@@ -102,8 +156,8 @@ def _confirmed(args, question: str) -> bool:
     if args.yes:
         return True
     if not sys.stdin.isatty():
-        print("clean deletes stacks: confirm in a terminal, or add --yes; nothing deleted",
-              file=sys.stderr)
+        print(f"{args.verb} deletes stacks: confirm in a terminal, or add --yes; nothing "
+              "deleted", file=sys.stderr)
         return False
     if input(question).strip().lower() in ("y", "yes"):
         return True
