@@ -34,6 +34,12 @@ RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_verbs(verbs) -> None:
+    _deploy_verbs(verbs)
+    _reading_verbs(verbs)
+    _upkeep_verbs(verbs)
+
+
+def _deploy_verbs(verbs) -> None:
     deploy = verbs.add_parser("deploy", help="deploy stacks in dependency order",
                               description="Deploy every stack of build/<env>/ in dependency "
                               "order with change sets. Unchanged stacks are skipped without "
@@ -64,6 +70,8 @@ def add_verbs(verbs) -> None:
                       help="exit 0 when nothing would change, 4 when something would")
     plan.set_defaults(run=_named_faults(_plan))
 
+
+def _reading_verbs(verbs) -> None:
     outputs = verbs.add_parser("outputs", help="stack outputs",
                                description="Print each deployed stack's outputs. With "
                                "--local, URLs are those this machine can call.")
@@ -75,6 +83,8 @@ def add_verbs(verbs) -> None:
     _target_args(status)
     status.set_defaults(run=_named_faults(_status))
 
+
+def _upkeep_verbs(verbs) -> None:
     clean = verbs.add_parser("clean", help="delete stacks in reverse order, keep data",
                              description="Delete the stacks in reverse dependency order. "
                              "Buckets they own are emptied first; tables, keys and other "
