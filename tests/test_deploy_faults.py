@@ -429,3 +429,47 @@ def test_a_removed_stage_is_named_and_pruned_with_consent_keeping_its_data(root,
     assert "extra-dev-second Log extra-log" in run.out
     assert cloud.stack("extra-dev-second", "eu-west-1") is None
     assert _items(local, "extra-log", "id") == {"x"}
+
+
+def test_a_table_added_to_a_deployed_stack_is_imported_with_what_the_stack_holds(root, local,
+                                                                                 cli):
+    write_files(root, {k: v for k, v in EXTRA_APP.items() if "02-second" not in k})
+    synth(str(root), cache_path=None, run_lint=False)
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra",
+               "--yes").code == 0
+    dynamodb = local.client("dynamodb")
+    dynamodb.create_table(TableName="extra-made-by-hand", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id",
+                                                 "AttributeType": "S"}])
+    dynamodb.put_item(TableName="extra-made-by-hand", Item={"id": {"S": "by-hand"}})
+    write_files(root, {"blueprints/extra/01-first.yaml": EXTRA_APP[
+        "blueprints/extra/01-first.yaml"] + "  Hand:\n    kind: table\n"
+        "    name: extra-made-by-hand\n    key: {id: S}\noutputs:\n  Hand: !Ref Hand\n"})
+    synth(str(root), cache_path=None, run_lint=False)
+    run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra", "--yes")
+    assert run.code == 0, run.out + run.err
+    assert "adopt Hand (extra-made-by-hand): it exists and holds data" in run.out
+    assert "extra-dev-first                    updated (adopted Hand)" in run.out
+    assert _items(local, "extra-made-by-hand", "id") == {"by-hand"}
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    assert cloud.stack("extra-dev-first", "eu-west-1").outputs["Hand"] == "extra-made-by-hand"
+
+
+def test_a_table_another_stack_owns_stops_the_deploy_before_any_write(root, local, cli):
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    write_files(root, {"blueprints/extra/03-thief.yaml": "resources:\n  Stolen:\n"
+                       "    kind: table\n    name: dynamodb-table-lottery\n"
+                       "    key: {email: S}\n"})
+    synth(str(root), cache_path=None, run_lint=False)
+    try:
+        run = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "extra", "--yes")
+        assert run.code == 1
+        assert "Stolen (dynamodb-table-lottery) exists and belongs to stack raffle-dev-table;" \
+               " nothing was changed" in run.err
+        cloud = Cloud(Target.local_cloud(local.endpoint))
+        assert cloud.stack("extra-dev-thief", "eu-west-1") is None
+    finally:
+        (root / "blueprints/extra/03-thief.yaml").unlink()
+        synth(str(root), cache_path=None, run_lint=False)
