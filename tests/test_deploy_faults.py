@@ -220,7 +220,7 @@ def test_a_dead_endpoint_is_named_within_5_s(root, cli, verb):
               else "--app=raffle")
     assert time.monotonic() - started < 5
     assert run.code == 1
-    assert f"the local cloud at {endpoint} does not answer (connection refused" in run.err
+    assert f"the local cloud at {endpoint} does not answer (connection refused):" in run.err
     assert "start it with `make local`" in run.err and "internal error" not in run.err
 
 

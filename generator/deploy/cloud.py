@@ -76,9 +76,9 @@ class Target:
         except urllib.error.HTTPError:
             return                      # it answered, if only with an error
         except (OSError, ValueError) as exc:
-            cause = "no answer" if isinstance(exc, TimeoutError) or "timed out" in str(
-                exc) else "connection refused"
-            raise DeployError(self._dead(f"{cause} within {limit:.0f} s")) from None
+            timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+            cause = f"no answer within {limit:.0f} s" if timed_out else "connection refused"
+            raise DeployError(self._dead(cause)) from None
 
     def _dead(self, cause: str) -> str:
         return (f"the local cloud at {self.endpoint} does not answer ({cause}): start it "
