@@ -116,9 +116,11 @@ def _deploy_command(root, local) -> list[str]:
             local.endpoint, "--yes"]
 
 
-@pytest.mark.parametrize("presses", [1, 2])
-def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, cli, presses):
-    _changed(root, f"stalled {presses}")
+@pytest.mark.parametrize("stop,presses", [(signal.SIGINT, 1), (signal.SIGINT, 2),
+                                           (signal.SIGTERM, 1)])
+def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, cli, stop,
+                                                              presses):
+    _changed(root, f"stalled {stop} {presses}")
     process = subprocess.Popen(_deploy_command(root, local), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -127,7 +129,7 @@ def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, cli, 
         time.sleep(1.0)
         started = time.monotonic()
         for _ in range(presses):
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop)
             time.sleep(0.1)
         _, err = process.communicate(timeout=10)
         elapsed = time.monotonic() - started
