@@ -146,3 +146,12 @@ def test_a_run_leaves_the_lock_holders_change_sets_alone():
     assert outcome.results == {NAME: "no changes"}
     assert "left by an earlier run: bp-rcccccccccccc-0123456789ab" in out.getvalue()
     assert OTHER.run_id not in out.getvalue()
+
+
+def test_the_lock_of_an_environment_is_in_its_own_region_whatever_stages_are_deployed():
+    from generator.deploy.manifest import load_stacks
+
+    from .conftest import REPO
+
+    site, = load_stacks(str(REPO), "dev", ["raffle"], ["site"])
+    assert (site.region, site.home_region) == ("us-east-1", "eu-west-1")

@@ -177,7 +177,7 @@ def held_lock(cloud: Cloud, stacks: list, command: str, timeout: float,
               say: Callable[[str], None]):
     """The environment's lock around a clean (none before the bootstrap stack exists:
     no run of ours has held one there)."""
-    region = stacks[0].region
+    region = stacks[0].home_region
     if cloud.stack(BOOTSTRAP, region) is None:
         yield None
         return

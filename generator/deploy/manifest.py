@@ -28,6 +28,11 @@ class StackSpec:
     tags: dict
     data_holding: tuple[str, ...]
     account: str | None = None
+    home: str = ""          # the environment's region: where its lock and state live
+
+    @property
+    def home_region(self) -> str:
+        return self.home or self.region
 
 
 def load_stacks(root: str, env: str, apps: list[str] | None,
@@ -97,5 +102,6 @@ def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
         stacks.append(StackSpec(app, env, entry["stage"], entry["stack_name"], entry["region"],
                                 template, tuple(entry["depends_on"]), entry["parameters"],
                                 tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
-                                tuple(entry.get("data_holding", [])), manifest.get("account")))
+                                tuple(entry.get("data_holding", [])), manifest.get("account"),
+                                manifest.get("region", entry["region"])))
     return stacks

@@ -113,7 +113,7 @@ class Deployer:
         """Deploy the bootstrap stack of the environment's region (it holds the lock
         table), then take the lock; a plan only notes whose change sets to leave alone.
         Return the nodes already done."""
-        region = stacks[0].region
+        region = stacks[0].home_region
         key = f"{ASSET_STACK}@{region}"
         if key not in nodes:
             nodes[key] = bootstrap_stack(region)

@@ -50,7 +50,7 @@ def prune(args, cloud, stacks) -> int:
     with held_lock(cloud, stacks, command_line(args), args.lock_timeout, print):
         kept = clean(cloud, [_deployed_spec(cloud, region, state) for region, state in gone],
                      Console().say)
-        record(cloud, stacks[0].region, kept)
+        record(cloud, stacks[0].home_region, kept)
     _left_behind(kept)
     return 0
 
@@ -89,7 +89,7 @@ def clean_verb(args) -> int:
     stacks = load_stacks(args.root, args.env, args.app)
     states = {s.name: cloud.stack(s.name, s.region) for s in stacks}
     present = [s for s in stacks if states[s.name] is not None]
-    region = stacks[0].region
+    region = stacks[0].home_region
     if present:
         if not _confirmed(args, f"delete {len(present)} stack(s): "
                                 f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
@@ -134,7 +134,7 @@ def unlock_verb(args) -> int:
     from .manifest import load_stacks
 
     cloud = make_cloud(args)
-    region = load_stacks(args.root, args.env, args.app)[0].region
+    region = load_stacks(args.root, args.env, args.app)[0].home_region
     lock = DeployLock(cloud, region, lock_key(args.env, account_of(cloud, region), region))
     holder = lock.holder()
     if holder is None:
