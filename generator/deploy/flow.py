@@ -1,8 +1,12 @@
-"""One stack's flow: describe → decide → (recreate) → change set → gates → execute → steps.
+"""One stack's flow: describe → decide → (recreate) → adopt → change set → gates →
+execute → after-deploy steps.
 
 Each step asks the cloud (through `Cloud`), turns what it found into a plain-data
-decision (`plan.py`), and acts on it. The execute call is the only step that changes a
-stack; everything before it can be dropped without leaving anything behind.
+decision (`plan.py`, `adopt.py`), and acts on it. Executing a change set (the import
+one too) is the only step that changes a stack, and it is the commit point: after
+Ctrl-C it does not happen (`Cloud.execute_change_set`). Everything before it can be
+dropped without leaving anything but a change set the next run deletes. While a stack
+is under way, `Outcome.phases` says where it is, for the summary after an interrupt.
 """
 
 from __future__ import annotations
