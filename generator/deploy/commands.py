@@ -21,7 +21,7 @@ EXIT_CODES = """\
 exit codes:
   0    everything asked for is done, or was already current
   1    something failed (the message says what, and what to do)
-  2    usage error (an unknown option, environment, app or stage)
+  2    usage error (an unknown option, app or stage)
   3    something was not executed for lack of consent: no terminal and no --yes, a
        refused prompt, or a gate (--allow-replace); nothing of it changed
   130  interrupted (Ctrl-C or SIGTERM): each stack's state and the command that resumes
