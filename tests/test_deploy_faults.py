@@ -475,3 +475,26 @@ def test_a_table_another_stack_owns_stops_the_deploy_before_any_write(root, loca
     finally:
         (root / "blueprints/extra/03-thief.yaml").unlink()
         synth(str(root), cache_path=None, run_lint=False)
+
+
+def test_two_real_deploys_one_waits_for_the_other(root, local, cli):
+    _changed(root, "concurrent")
+    first = subprocess.Popen(_deploy_command(root, local) + ["--app", "raffle"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _until(first, "[raffle-dev-table]")     # past the lock: it holds it now
+        first.send_signal(signal.SIGSTOP)               # and stays in the middle of its run
+        refused = cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+                      "--yes")
+        assert refused.code == 1 and f"(pid {first.pid}, run " in refused.err
+        second = subprocess.Popen(_deploy_command(root, local) + [
+            "--app", "raffle", "--lock-timeout", "20"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert _until(second, "waiting up to 20 s for the deploy lock")
+        first.send_signal(signal.SIGCONT)
+        assert first.wait(timeout=20) == 0
+        out, err = second.communicate(timeout=20)
+        assert second.returncode == 0, out + err
+    finally:
+        first.send_signal(signal.SIGCONT)
+        first.kill()
