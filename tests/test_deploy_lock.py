@@ -155,3 +155,37 @@ def test_the_lock_of_an_environment_is_in_its_own_region_whatever_stages_are_dep
 
     site, = load_stacks(str(REPO), "dev", ["raffle"], ["site"])
     assert (site.region, site.home_region) == ("us-east-1", "eu-west-1")
+
+
+def test_a_deploy_takes_the_lock_of_its_account_after_the_bootstrap_and_gives_it_back():
+    from botocore.stub import ANY
+
+    from generator.deploy.bootstrap import bootstrap_stack
+    from generator.deploy.models import HASH_TAG
+    from generator.deploy.plan import stack_hash
+    from generator.deploy.runner import Console, Deployer, Options
+
+    from .test_deploy_stubbed import NAME, SPEC, WANTED, stack
+
+    boot = bootstrap_stack("eu-west-1")
+    current = stack_hash(boot.template, {}, boot.tags)
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: current}))
+              .ok("list_change_sets", {"Summaries": []})
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
+              .ok("list_change_sets", {"Summaries": []}))
+    lock_id = {"id": {"S": "lock/dev/123456789012/eu-west-1"}}
+    script.tables.add_response("put_item", {}, {
+        "TableName": "blueprint-state", "Item": ANY,
+        "ConditionExpression": "attribute_not_exists(id)"})
+    script.tables.add_response("delete_item", {}, {
+        "TableName": "blueprint-state", "Key": lock_id, "ConditionExpression": "run_id = :me",
+        "ExpressionAttributeValues": ANY})
+    deployer = Deployer("/x", script.cloud, Console(io.StringIO()),
+                        Options(yes=True, lock=True))
+    with script.stub, script.identity, script.tables:
+        outcome = deployer.run([SPEC])
+        script.tables.assert_no_pending_responses()
+    assert outcome.results == {"blueprint-assets@eu-west-1": "unchanged", NAME: "unchanged"}
+    assert script.cloud.state_calls == ["PutItem", "DeleteItem"] and script.cloud.writes == []
+    assert deployer.lock is not None and deployer.lock.held is None
