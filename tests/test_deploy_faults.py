@@ -498,3 +498,23 @@ def test_two_real_deploys_one_waits_for_the_other(root, local, cli):
     finally:
         first.send_signal(signal.SIGCONT)
         first.kill()
+
+
+def test_a_plan_after_clean_says_what_it_would_adopt_and_changes_nothing(root, local, cli,
+                                                                        tmp_path):
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    assert cli(root, "clean", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
+    markdown = tmp_path / "plan.md"
+    run = cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle",
+              "--detailed-exitcode", "--markdown", str(markdown))
+    assert run.code == 4, run.out + run.err
+    assert "[raffle-dev-table] adopt Entries (dynamodb-table-lottery): it exists and holds " \
+           "data" in run.out
+    assert "- adopt Entries (dynamodb-table-lottery): it exists and holds data; its change " \
+           "set is made after the import" in markdown.read_text()
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    assert cloud.stack("raffle-dev-table", "eu-west-1") is None
+    assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
+               "--yes").code == 0
