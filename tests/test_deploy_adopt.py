@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from botocore.stub import ANY
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import ANY, Stubber
 
 from generator.deploy.adopt import (
     Adoption,
@@ -179,3 +181,22 @@ Resources:
     assert adopt[0].to_import() == {"ResourceType": "AWS::KMS::Key",
                                     "LogicalResourceId": "Key",
                                     "ResourceIdentifier": {"KeyId": "k-123"}}
+
+
+def test_a_bucket_name_taken_elsewhere_is_said_plainly():
+    from generator.deploy.cloud import DeployError
+
+    script = Scripted()
+    s3 = Stubber(script.client("s3"))
+    s3.add_client_error("head_bucket", "403", "Forbidden", http_status_code=403)
+    with s3, pytest.raises(DeployError, match="the bucket name taken is taken, by another "
+                                              "account .* pick another one"):
+        script.cloud.existing("AWS::S3::Bucket", "taken", REGION)
+
+
+def test_no_permission_to_find_a_tables_owner_is_not_taken_for_no_owner():
+    script = Scripted()
+    with_table(script, {})
+    script.stub.add_client_error("describe_stack_resources", "AccessDenied", "not allowed")
+    with script.stub, script.tables, pytest.raises(ClientError, match="AccessDenied"):
+        script.cloud.existing("AWS::DynamoDB::Table", "entries", REGION)

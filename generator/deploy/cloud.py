@@ -359,8 +359,9 @@ class Cloud:
             owned = cfn.describe_stack_resources(PhysicalResourceId=identifier)
             if owned.get("StackResources"):
                 return owned["StackResources"][0]["StackName"]
-        except ClientError:
-            pass        # "Stack for <id> does not exist": no stack holds it by that id
+        except ClientError as exc:      # "Stack for <id> does not exist": no stack holds
+            if exc.response.get("Error", {}).get("Code") != "ValidationError":   # it by id
+                raise
         stack = tags.get("aws:cloudformation:stack-name")
         if not stack or self.stack(stack, region) is None:
             return None

@@ -90,6 +90,14 @@ class DeployLock:
     def _table(self):
         return self.cloud.client("dynamodb", self.region)
 
+    def available(self) -> bool:
+        """Whether the state table exists (a bootstrap stack older than the lock has none)."""
+        try:
+            self._table.describe_table(TableName=TABLE)
+            return True
+        except self._table.exceptions.ResourceNotFoundException:
+            return False
+
     def holder(self) -> Holder | None:
         try:
             item = self._table.get_item(TableName=TABLE, Key=self._id,
@@ -175,14 +183,14 @@ def account_of(cloud: Cloud, region: str) -> str:
 @contextlib.contextmanager
 def held_lock(cloud: Cloud, stacks: list, command: str, timeout: float,
               say: Callable[[str], None]):
-    """The environment's lock around a clean (none before the bootstrap stack exists:
-    no run of ours has held one there)."""
+    """The environment's lock around a clean (none before the bootstrap stack has its
+    state table: no run has held a lock there yet)."""
     region = stacks[0].home_region
-    if cloud.stack(BOOTSTRAP, region) is None:
-        yield None
-        return
     lock = DeployLock(cloud, region, lock_key(stacks[0].env, account_of(cloud, region),
                                               region))
+    if cloud.stack(BOOTSTRAP, region) is None or not lock.available():
+        yield None
+        return
     lock.acquire(Holder.me(new_run_id(), command), timeout, say)
     try:
         yield lock

@@ -42,6 +42,12 @@ def _bucket(client: Client, name: str, region: str):
     except ClientError as exc:
         if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
             return None
+        if _code(exc) in ("403", "AccessDenied", "Forbidden"):
+            from .cloud import DeployError  # (cloud.py imports this module)
+
+            raise DeployError(f"the bucket name {name} is taken, by another account or out "
+                              "of these credentials' reach: bucket names are global, so "
+                              "pick another one") from None
         raise
     try:
         return name, _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet", []))
