@@ -124,8 +124,8 @@ def test_ctrl_c_with_the_local_cloud_stalled_exits_within_2_s(root, local, cli, 
     process = subprocess.Popen(_deploy_command(root, local), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        assert _until(process, "[")         # under way: the first stack has reported
-        os.kill(local.pid, signal.SIGSTOP)  # the cloud stalls mid-run
+        assert _until(process, "[raffle-dev-table]")   # past the lock, stacks under way
+        os.kill(local.pid, signal.SIGSTOP)             # the cloud stalls mid-run
         time.sleep(1.0)
         started = time.monotonic()
         for _ in range(presses):
