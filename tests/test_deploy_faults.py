@@ -296,6 +296,8 @@ def test_make_clean_then_make_deploy_keeps_unnamed_buckets_and_keys_too(root, lo
     assert f"raffle-dev-truststore Truststore {bucket}" in run.out
     assert "customers-dev-api after_deploy.store_api_key /customers/dev/api-key" in run.out
     assert "aws ssm delete-parameter --name /customers/dev/api-key" in run.out
+    assert "[customers-dev-key] the alias alias/customers-dev goes with the stack; its key " \
+           "is kept" in run.out
 
     run = cli(root, "deploy", "--endpoint", local.endpoint, "--yes")
     assert run.code == 0, run.err

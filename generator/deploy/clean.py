@@ -64,6 +64,9 @@ def clean(cloud: Cloud, stacks: list[StackSpec], say) -> list[Retained]:
             elif kind == "AWS::S3::Bucket" and physical:
                 count = cloud.empty_bucket(physical, spec.region)
                 say(spec.name, f"emptied bucket {physical} ({count} object versions)")
+            elif kind == "AWS::KMS::Alias":
+                say(spec.name, f"the alias {physical} goes with the stack; its key is kept "
+                               "and the next deploy adopts it and names it again")
         cloud.delete_stack(spec.name, spec.region)
         final = cloud.wait_stack(spec.name, spec.region, lambda e: None, set())
         if final != "DELETE_COMPLETE":
