@@ -2,8 +2,11 @@
 
 The scheduler starts a stack's flow (`flow.py`: skip what is current, change set, gates,
 execute, after-deploy steps) once its dependencies are done, several at once; a failure
-stops its dependants and lets running stacks finish. The Deployer also resolves each
-stack's inputs: other stacks' outputs, the asset bucket, hosted zone ids.
+stops its dependants and lets running stacks finish. With `Options.lock` (the CLI) the
+bootstrap stack of the environment's region goes first and the run takes the
+environment's deploy lock (`lock.py`) before any other stack. Ctrl-C ends the run within
+2 s, executing nothing more (`_interrupted`). The Deployer also resolves each stack's
+inputs: other stacks' outputs, the asset bucket, hosted zone ids.
 """
 
 from __future__ import annotations
