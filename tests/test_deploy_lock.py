@@ -175,6 +175,7 @@ def test_a_deploy_takes_the_lock_of_its_account_after_the_bootstrap_and_gives_it
               .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: WANTED}))
               .ok("list_change_sets", {"Summaries": []}))
     lock_id = {"id": {"S": "lock/dev/123456789012/eu-west-1"}}
+    script.tables.add_response("describe_table", {"Table": {"TableName": "blueprint-state"}})
     script.tables.add_response("put_item", {}, {
         "TableName": "blueprint-state", "Item": ANY,
         "ConditionExpression": "attribute_not_exists(id)"})
@@ -187,5 +188,30 @@ def test_a_deploy_takes_the_lock_of_its_account_after_the_bootstrap_and_gives_it
         outcome = deployer.run([SPEC])
         script.tables.assert_no_pending_responses()
     assert outcome.results == {"blueprint-assets@eu-west-1": "unchanged", NAME: "unchanged"}
-    assert script.cloud.state_calls == ["PutItem", "DeleteItem"] and script.cloud.writes == []
+    assert script.cloud.state_calls == ["DescribeTable", "PutItem", "DeleteItem"]
+    assert script.cloud.writes == []
     assert deployer.lock is not None and deployer.lock.held is None
+
+
+def test_without_consent_for_the_bootstrap_nothing_else_starts_and_the_exit_code_is_3():
+    from generator.deploy.runner import Console, Deployer, Options
+
+    from .test_deploy_stubbed import NAME, SPEC, change_set
+
+    script = Scripted().missing()                           # no bootstrap stack yet
+    script.tables.add_client_error("describe_table", "ResourceNotFoundException", "none")
+    (script.missing("list_change_sets")
+     .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+     .ok("describe_change_set", change_set())
+     .ok("delete_change_set")
+     .ok("delete_stack"))
+    script.tables.add_client_error("describe_table", "ResourceNotFoundException", "none")
+    deployer = Deployer("/x", script.cloud, Console(io.StringIO()),
+                        Options(interactive=False, lock=True))
+    with script.stub, script.identity, script.tables:
+        outcome = deployer.run([SPEC])
+    assert outcome.results == {
+        "blueprint-assets@eu-west-1": "not executed",
+        NAME: "not started (blueprint-assets in eu-west-1, which holds the deploy lock, is "
+              "not deployed)"}
+    assert outcome.exit_code == 3 and "ExecuteChangeSet" not in script.cloud.writes

@@ -134,6 +134,11 @@ class Deployer:
             holder = lock.holder()
             self.protected_runs = {holder.run_id} if holder else set()
             return {key}
+        if not lock.available():        # the bootstrap was not executed (no consent)
+            for other in nodes.keys() - {key}:
+                self.outcome.results[other] = f"not started ({ASSET_STACK} in {region}, " \
+                                              "which holds the deploy lock, is not deployed)"
+            return set(nodes)
         lock.acquire(Holder.me(self.run_id, self.options.command), self.options.lock_timeout,
                      lambda message: self.console.say(key, message))
         self.lock = lock
@@ -169,7 +174,9 @@ class Deployer:
                 deps = self._deps(spec, nodes)
                 if deps & failed:
                     failed.add(key)
-                    self.outcome.results[key] = "not started (a dependency failed)"
+                    why = "failed" if deps & self.outcome.failures.keys() else \
+                        "was not deployed"
+                    self.outcome.results[key] = f"not started (a dependency {why})"
                     del waiting[key]
                 elif deps <= done:
                     running[pool.submit(flow.run, key, spec)] = key
