@@ -269,6 +269,9 @@ def test_a_second_run_refuses_or_waits_and_deletes_no_change_set_of_the_first(ro
         assert "waiting up to 1 s for the deploy lock" in waited.out
         plan = cli(root, "plan", "--endpoint", local.endpoint, "--app", "raffle")
         assert plan.code == 0, plan.err
+        status = cli(root, "status", "--endpoint", local.endpoint, "--app", "raffle")
+        assert "deploy lock of dev/local/eu-west-1 held by" in status.out
+        assert "run f1f1f1f1f1f1" in status.out
         names = [s["ChangeSetName"] for s in
                  cfn.list_change_sets(StackName=spec.name)["Summaries"]]
         assert shown in names                 # the plan left the first run's alone

@@ -311,6 +311,7 @@ def _status(args) -> int:
             print(f"  {'':<34} leftover change set(s) (the next deploy deletes them): "
                   f"{', '.join(leftover)}")
     upkeep.orphans(cloud, stacks, args.env)
+    upkeep.lock_status(cloud, stacks)
     return 0
 
 

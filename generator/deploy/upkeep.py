@@ -27,6 +27,19 @@ def orphans(cloud, stacks, env: str) -> None:
               f"delete-stack --stack-name {state.name} --region {region}")
 
 
+def lock_status(cloud, stacks) -> None:
+    """Who holds the environment's deploy lock, if anyone (for `status`)."""
+    from .lock import DeployLock, account_of, lock_key
+
+    region = stacks[0].home_region
+    lock = DeployLock(cloud, region, lock_key(stacks[0].env, account_of(cloud, region),
+                                              region))
+    holder = lock.holder()
+    if holder is not None:
+        gone = "; its process is gone: break it with unlock" if holder.gone else ""
+        print(f"  deploy lock of {lock.key} held by {holder.text}{gone}")
+
+
 def prune(args, cloud, stacks) -> int:
     """After a deploy: name the stacks whose stage was removed; with --prune (and
     consent) delete them as clean does, keeping and listing their data."""
