@@ -19,7 +19,7 @@ LOCAL_ENV ?= local
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install referees lock synth test e2e bench kinds ca deploy plan clean local local-down clean-venv
+.PHONY: help install referees lock synth test e2e bench kinds ca deploy plan clean local local-down local-reset clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -82,22 +82,30 @@ $(CHROMIUM):
 bench: $(STAMP) ## time synth, lint and their cache; prints a table
 	@$(BIN)/python -m tests.bench
 
-deploy: $(STAMP) ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)
+# deploy and plan synthesize first, so they never work from a stale build/.
+deploy: $(STAMP) synth ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)
 	@$(GEN) deploy $(ARGS) $(DEPLOY_ARGS)
 
-plan: $(STAMP) ## show what a deploy would change (writes plan.md for a PR)
+plan: $(STAMP) synth ## show what a deploy would change (writes plan.md for a PR)
 	@$(GEN) plan $(ARGS) --markdown plan.md $(DEPLOY_ARGS)
 
 clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
 	@$(GEN) clean $(ARGS) $(DEPLOY_ARGS)
 
-local: $(STAMP) ca ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
-	@$(GEN) local up --port $(LOCAL_PORT)
-	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
-	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
+LOCAL_DEPLOY = $(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP)) \
+	&& $(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
 
-local-down: $(STAMP) ## stop the local cloud started by make local (by its PID)
+local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566 (its data kept across restarts), deploy both apps, print URLs
+	@$(GEN) local up --port $(LOCAL_PORT)
+	@$(LOCAL_DEPLOY)
+
+local-down: $(STAMP) ## stop the local cloud started by make local (by its PID); it saves its data
 	@$(GEN) local down
+
+local-reset: $(STAMP) ca synth ## stop the local cloud, forget its data, start it empty and deploy both apps
+	@$(GEN) local down
+	@$(GEN) local up --fresh --port $(LOCAL_PORT)
+	@$(LOCAL_DEPLOY)
 
 kinds: $(STAMP) ## list the resource kinds blueprints may use
 	@$(GEN) kinds

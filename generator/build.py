@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .assets import Asset
 from .dump import to_json, to_yaml
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
+from .inputs import inputs_hash
 from .lint import Finding, LintJob, lint
 from .model import App, discover, load_app, load_app_spec
 from .refs import parse_output
@@ -167,6 +168,7 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
                 result.assets.append(asset)
     result.files[f"{folder}/manifest.json"] = to_json({
         "format": MANIFEST_FORMAT, "app": app.name, "env": app.env.name,
+        "inputs_sha256": inputs_hash(root, app.name),
         "region": app.env.region, "account": app.env.account, "tags": app.tags,
         **({"local_only": True} if app.env.local_only else {}), "stacks": entries})
 

@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 
-from .errors import BlueprintError, GeneratorError
+from .errors import BlueprintError, GeneratorError, UsageError
 
 DESCRIPTION = """\
 Turn blueprint YAML (blueprints/<app>/app.yaml and NN-<stage>.yaml) into linted,
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -119,4 +119,4 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("internal error (a bug in the generator, not in your blueprints); "
               "run again with --debug and report the traceback", file=sys.stderr)
-        return 2
+        return 1

@@ -27,6 +27,10 @@ class GeneratorError(Exception):
     """Base class of every error the CLI reports without a traceback."""
 
 
+class UsageError(GeneratorError):
+    """The command asked for something that does not exist (exit code 2)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One user mistake: where, which key, what is wrong and what to do."""

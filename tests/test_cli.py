@@ -70,6 +70,19 @@ def test_no_blueprints_folder_says_where_it_looked(tmp_path, cli):
     assert f"no blueprints/ folder in {tmp_path}; run this in the project folder" in run.err
 
 
+@pytest.mark.parametrize("verb", ["deploy", "plan", "clean", "unlock"])
+def test_exit_codes_are_documented_in_help(cli, tmp_path, capsys, verb):
+    with pytest.raises(SystemExit) as done:
+        cli(tmp_path, verb, "--help")
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for line in ("0    everything asked for is done", "1    something failed",
+                 "2    usage error", "3    something was not executed for lack of consent",
+                 "130  interrupted"):
+        assert line in text
+    assert ("4    with --detailed-exitcode" in text) == (verb == "plan")
+
+
 def test_an_internal_error_is_not_blamed_on_the_blueprints(mini, cli, monkeypatch):
     import generator.build
 
@@ -78,6 +91,6 @@ def test_an_internal_error_is_not_blamed_on_the_blueprints(mini, cli, monkeypatc
 
     monkeypatch.setattr(generator.build, "synth", broken)
     run = cli(mini, "synth")
-    assert run.code == 2
+    assert run.code == 1         # a failure; 2 is kept for usage errors
     assert "internal error (a bug in the generator, not in your blueprints)" in run.err
     assert "Traceback" not in run.err

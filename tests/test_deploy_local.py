@@ -211,7 +211,7 @@ def test_a_widened_permission_is_spelled_out_before_it_is_deployed(first, root, 
     try:
         outcome, text, _ = deploy(root, local, apps=["raffle"])
         assert outcome.results["raffle-dev-functions"] == "updated"
-        assert "security changes (new or changed permissions):" in text
+        assert "security changes (new permissions or weaker protections):" in text
         assert '+ allow dynamodb:Query on {"Ref": "TableTableArn"}' in text
         assert "+ allow dynamodb:GetItem" not in text
     finally:
@@ -327,7 +327,7 @@ def test_clean_removes_stacks_and_keeps_tables_with_their_items(first, root, loc
 
 def test_clean_without_a_terminal_or_yes_deletes_nothing(first, root, local, cli):
     run = cli(root, "clean", "--endpoint", local.endpoint, "--app", "big")
-    assert run.code == 1
+    assert run.code == 3        # not done for lack of consent
     assert "clean deletes stacks: confirm in a terminal, or add --yes" in run.err
     cloud = Cloud(Target.local_cloud(local.endpoint))
     assert cloud.stack("big-dev-big", "eu-west-1") is not None

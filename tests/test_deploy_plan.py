@@ -194,7 +194,7 @@ def role(actions: list[str]) -> dict:
 
 
 def test_widened_permissions_are_spelled_out():
-    from generator.deploy.plan import added_permissions
+    from generator.deploy.security import added_permissions
 
     old, new = role(["dynamodb:GetItem"]), role(["dynamodb:GetItem", "dynamodb:DeleteItem"])
     assert added_permissions(old, new) == ['+ allow dynamodb:DeleteItem on {"Ref": "TableArn"}']
@@ -203,7 +203,7 @@ def test_widened_permissions_are_spelled_out():
 
 
 def test_bucket_policy_additions_name_the_principal():
-    from generator.deploy.plan import added_permissions
+    from generator.deploy.security import added_permissions
 
     policy = {"Type": "AWS::S3::BucketPolicy", "Properties": {"PolicyDocument": {"Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:x/*"},

@@ -42,23 +42,32 @@ def event(n: int, logical: str, status: str, reason: str = "", kind="AWS::Dynamo
             "ResourceStatusReason": reason, "ResourceType": kind}
 
 
+def no_real_clients(service: str, region: str):
+    raise AssertionError(f"a {service} client in {region} was not scripted: no test may "
+                         "reach AWS")
+
+
 class Scripted:
-    """A Cloud whose CloudFormation client answers from a script, in order."""
+    """A Cloud whose clients answer from a script, in order; any other client is an
+    error, so nothing here can reach AWS."""
 
     def __init__(self) -> None:
         self.cloud = Cloud(Target(), sleep=lambda s: None)
-        client = boto3.client("cloudformation", region_name=REGION,
-                              aws_access_key_id="x", aws_secret_access_key="x")
-        client.meta.events.register("before-parameter-build", self.cloud._record)
-        self.cloud._clients[("cloudformation", REGION)] = client
-        self.stub = Stubber(client)
-        sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x",
-                           aws_secret_access_key="x")
-        self.cloud._clients[("sts", REGION)] = sts
-        self.identity = Stubber(sts)
+        self.cloud._make = no_real_clients
+        self.stub = Stubber(self.client("cloudformation"))
+        self.identity = Stubber(self.client("sts"))
+        self.tables = Stubber(self.client("dynamodb"))
+        self.spec = SPEC
         self.identity.add_response("get_caller_identity", {
             "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci",
             "UserId": "AIDAEXAMPLE"})
+
+    def client(self, service: str):
+        made = boto3.client(service, region_name=REGION, aws_access_key_id="x",
+                            aws_secret_access_key="x")
+        made.meta.events.register("before-parameter-build", self.cloud._record)
+        self.cloud._clients[(service, REGION)] = made
+        return made
 
     def ok(self, method: str, response: dict | None = None) -> Scripted:
         self.stub.add_response(method, response or {}, None)
@@ -73,19 +82,25 @@ class Scripted:
         options = options or Options(yes=True)
         out = io.StringIO()
         deployer = Deployer("/nonexistent", self.cloud, Console(out), options)
-        with self.stub, self.identity:
-            outcome = deployer.run([SPEC])
+        with self.stub, self.identity, self.tables:
+            outcome = deployer.run([self.spec])
             self.stub.assert_no_pending_responses()
+            self.tables.assert_no_pending_responses()
         return outcome, out.getvalue()
 
 
 def updating(answer: dict) -> Scripted:
-    """A stack deployed from an older build, up to the change set's description."""
-    return (Scripted()
-            .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
-            .ok("list_change_sets", {"Summaries": []})
-            .ok("create_change_set", {"Id": "cs", "StackId": "id"})
-            .ok("describe_change_set", answer))
+    """A stack deployed from an older build, up to the change set's description (and the
+    deployed template, which the security review reads when resources change or go)."""
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+              .ok("list_change_sets", {"Summaries": []})
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", answer))
+    actions = {c["ResourceChange"]["Action"] for c in answer.get("Changes", [])}
+    if actions & {"Modify", "Remove"}:
+        script.ok("get_template", {"TemplateBody": TEMPLATE.decode()})
+    return script
 
 
 def change_set(status="CREATE_COMPLETE", reason="", changes=None) -> dict:
@@ -156,12 +171,13 @@ def replacement():
 
 
 def test_replacing_a_table_is_blocked_without_consent():
-    script = updating(replacement())
+    script = updating(replacement()).ok("delete_change_set")
     outcome, out = script.run(Options(yes=True))
     assert "replaces T (AWS::DynamoDB::Table), which holds data that would be lost; nothing " \
-           "was executed" in outcome.failures[NAME]
-    assert "--allow-replace T" in outcome.failures[NAME]
-    assert "ExecuteChangeSet" not in script.cloud.writes
+           "was executed" in outcome.refusals[NAME]
+    assert "--allow-replace T" in outcome.refusals[NAME]
+    assert outcome.results == {NAME: "not executed"} and outcome.exit_code == 3
+    assert script.cloud.writes == ["CreateChangeSet", "DeleteChangeSet"]
     assert "Modify  T           AWS::DynamoDB::Table  True     KeySchema" in out
 
 
@@ -188,7 +204,7 @@ def test_without_a_terminal_or_yes_nothing_is_executed():
               .ok("delete_change_set")
               .ok("delete_stack"))
     outcome, out = script.run(Options(yes=False, interactive=False))
-    assert outcome.results == {NAME: "not executed"}
+    assert outcome.results == {NAME: "not executed"} and outcome.exit_code == 3
     assert "not executed: no terminal to confirm on and no --yes" in out
     assert "ExecuteChangeSet" not in script.cloud.writes
 
@@ -313,9 +329,10 @@ def test_missing_credentials_are_one_clear_error_before_anything_else(monkeypatc
 
 def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
     needs_assets = dataclasses.replace(SPEC, parameters={"AssetBucket": {"asset_bucket": True}})
-    script = (Scripted()
-              .missing()                                       # blueprint-assets: absent
-              .missing("list_change_sets")
+    script = Scripted().missing()                            # blueprint-assets: absent
+    script.tables.add_client_error("describe_table", "ResourceNotFoundException",
+                                   "no blueprint-state table yet")
+    (script.missing("list_change_sets")
               .ok("create_change_set", {"Id": "cs", "StackId": "id"})
               .ok("describe_change_set", change_set())
               .ok("delete_change_set")
@@ -323,10 +340,42 @@ def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
               .missing())                                      # the app stack's bucket
     out = io.StringIO()
     deployer = Deployer("/x", script.cloud, Console(out), Options(plan_only=True))
-    with script.stub, script.identity:
+    with script.stub, script.identity, script.tables:
         outcome = deployer.run([needs_assets])
     assert outcome.results == {"blueprint-assets@eu-west-1": "planned",
                                NAME: "waits for a dependency"}
     assert "cannot be planned yet: the asset bucket stack blueprint-assets in eu-west-1 is " \
            "not deployed yet" in out.getvalue()
     assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_after_stop_no_change_set_is_executed():
+    script = Scripted()
+    script.cloud.stop()
+    with script.stub, pytest.raises(DeployError, match="interrupted: change set cs of "
+                                                       "app-dev-table was not executed"):
+        script.cloud.execute_change_set(NAME, REGION, "cs")
+    assert script.cloud.calls == []
+
+
+def test_a_permission_error_is_named_not_an_internal_error():
+    script = Scripted()
+    script.stub.add_client_error("describe_stacks", "AccessDenied", "User: arn:aws:iam::1:"
+                                 "user/ci is not authorized to perform: "
+                                 "cloudformation:DescribeStacks")
+    outcome, out = script.run()
+    assert outcome.failures[NAME].startswith("permission denied for DescribeStacks: User: "
+                                             "arn:aws:iam::1:user/ci is not authorized")
+    assert "ask for that permission, or use other credentials" in outcome.failures[NAME]
+
+
+def test_no_answer_from_aws_names_the_region_endpoint_and_cause():
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+    url = "https://cloudformation.eu-west-1.amazonaws.com/"
+    refused = Target().explain(EndpointConnectionError(endpoint_url=url))
+    assert refused == (f"AWS does not answer at {url} (region eu-west-1): connection refused "
+                       "or unreachable; check the network, a proxy (HTTPS_PROXY) and the "
+                       "region, then run again")
+    assert "no answer within the timeout" in Target().explain(ReadTimeoutError(endpoint_url=url))
+    assert Target().explain(ValueError("x")) is None

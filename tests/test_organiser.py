@@ -158,7 +158,7 @@ def test_the_authorizer_may_only_read_its_secret():
 def test_the_token_is_generated_at_deploy_time_and_written_nowhere():
     token = resources(FUNCTIONS)["OrganiserToken"]
     assert token["Type"] == "AWS::SecretsManager::Secret"
-    assert token["DeletionPolicy"] == token["UpdateReplacePolicy"] == "Retain"
+    assert token["DeletionPolicy"] == token["UpdateReplacePolicy"] == "Delete"
     assert set(token["Properties"]) == {"Description", "GenerateSecretString"}
     assert token["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
     for path in all_templates():

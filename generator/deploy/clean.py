@@ -7,6 +7,7 @@ DeletionPolicy Retain stay, and are listed with the command that deletes each; w
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import yaml
@@ -35,6 +36,8 @@ class Retained:
                              f"--pending-window-in-days 7 {region}",
             "AWS::Logs::LogGroup": f"aws logs delete-log-group --log-group-name "
                                    f"{self.physical_id} {region}",
+            "AWS::SSM::Parameter": f"aws ssm delete-parameter --name {self.physical_id} "
+                                   f"{region}",
         }
         return commands.get(self.resource_type, f"delete {self.physical_id} "
                                                 f"({self.resource_type}) by hand")
@@ -63,6 +66,9 @@ def clean(cloud: Cloud, stacks: list[StackSpec], say) -> list[Retained]:
             elif kind == "AWS::S3::Bucket" and physical:
                 count = cloud.empty_bucket(physical, spec.region)
                 say(spec.name, f"emptied bucket {physical} ({count} object versions)")
+            elif kind == "AWS::KMS::Alias":
+                say(spec.name, f"the alias {physical} goes with the stack; its key is kept "
+                               "and the next deploy adopts it and names it again")
         cloud.delete_stack(spec.name, spec.region)
         final = cloud.wait_stack(spec.name, spec.region, lambda e: None, set())
         if final != "DELETE_COMPLETE":
@@ -71,6 +77,23 @@ def clean(cloud: Cloud, stacks: list[StackSpec], say) -> list[Retained]:
                               f"{spec.name} --region {spec.region}")
         say(spec.name, "deleted")
     return kept
+
+
+def written_by_steps(stacks: list[StackSpec], outputs: dict[str, dict]) -> list[Retained]:
+    """Values after-deploy steps wrote outside any stack (the customers API key
+    parameter): deleting the stack leaves them, so they are listed too. `outputs`
+    (of the stacks before their deletion) names them where the manifest refers to one."""
+    found = []
+    for spec in stacks:
+        for step in spec.after_deploy:
+            for name, body in step.items():
+                parameter = body.get("parameter") if name == "store_api_key" else None
+                if isinstance(parameter, dict):
+                    parameter = outputs.get(parameter["stack"], {}).get(parameter["output"])
+                if parameter:
+                    found.append(Retained(spec.name, f"after_deploy.{name}",
+                                          "AWS::SSM::Parameter", parameter, spec.region))
+    return found
 
 
 def purge(cloud: Cloud, kept: list[Retained], say) -> None:
@@ -86,6 +109,10 @@ def purge(cloud: Cloud, kept: list[Retained], say) -> None:
         elif item.resource_type == "AWS::KMS::Key":
             cloud.client("kms", item.region).schedule_key_deletion(
                 KeyId=item.physical_id, PendingWindowInDays=7)
+        elif item.resource_type == "AWS::SSM::Parameter":
+            ssm = cloud.client("ssm", item.region)
+            with contextlib.suppress(ssm.exceptions.ParameterNotFound):
+                ssm.delete_parameter(Name=item.physical_id)
         else:
             say(item.stack, f"kept {item.logical_id}: {item.how_to_delete}")
             continue

@@ -13,16 +13,42 @@ import os
 import re
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import urllib3
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from ..errors import GeneratorError
+from .adopt import Existing
+from .lookups import LOOKUPS
 from .models import Change, StackState
 
+STATE_TABLE = "blueprint-state"   # in the bootstrap stack: deploy locks, what clean kept
 LOCAL_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# The local cloud answers in milliseconds and never throttles: short timeouts and one
+# retry name a dead or stalled endpoint in seconds. AWS keeps botocore's retries.
+LOCAL_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"mode": "standard",
+                                                                       "max_attempts": 2}}
+AWS_TIMEOUTS = {"connect_timeout": 10, "read_timeout": 60, "retries": {"mode": "standard",
+                                                                       "max_attempts": 8}}
+NETWORK_FAULTS = {EndpointConnectionError: "connection refused or unreachable",
+                  ConnectTimeoutError: "no connection within the timeout",
+                  ReadTimeoutError: "no answer within the timeout",
+                  ConnectionClosedError: "the connection was closed"}
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+          "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+          "UnrecognizedClientException", "SignatureDoesNotMatch"}
 FIRST_POLL, MAX_POLL = 0.05, 2.0
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Validate")
 
@@ -40,6 +66,45 @@ class Target:
     @property
     def local(self) -> bool:
         return self.endpoint is not None
+
+    def check_answers(self, limit: float = 2.0) -> None:
+        """For the local cloud: fail in seconds, naming the endpoint, when nothing
+        answers there (rather than after botocore's retries)."""
+        if not self.local:
+            return
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            direct.open(self.endpoint + "/", timeout=limit).close()
+        except urllib.error.HTTPError:
+            return                      # it answered, if only with an error
+        except (OSError, ValueError) as exc:
+            timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+            cause = f"no answer within {limit:.0f} s" if timed_out else "connection refused"
+            raise DeployError(self._dead(cause)) from None
+
+    def _dead(self, cause: str) -> str:
+        return (f"the local cloud at {self.endpoint} does not answer ({cause}): start it "
+                "with `make local`, or pass the --endpoint it runs at")
+
+    def explain(self, exc: Exception) -> str | None:
+        """A network or permission failure, said with where and what to do; None for
+        anything else."""
+        for kind, cause in NETWORK_FAULTS.items():
+            if isinstance(exc, kind):
+                if self.local:
+                    return self._dead(cause)
+                url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+                region = (urllib.parse.urlparse(url).hostname or "").split(".")
+                where = region[1] if len(region) > 3 else "?"
+                return (f"AWS does not answer at {url} (region {where}): {cause}; check the "
+                        "network, a proxy (HTTPS_PROXY) and the region, then run again")
+        if isinstance(exc, ClientError) and \
+                exc.response.get("Error", {}).get("Code") in DENIED:
+            message = exc.response["Error"].get("Message", "")
+            return (f"permission denied for {exc.operation_name}: {message}; the "
+                    "credentials in use lack it: ask for that permission, or use other "
+                    "credentials")
+        return None
 
     @classmethod
     def local_cloud(cls, endpoint: str) -> Target:
@@ -108,7 +173,9 @@ class Cloud:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.calls: list[str] = []
+        self.state_calls: list[str] = []
         self.stopping = threading.Event()   # set on Ctrl-C: every wait gives up at once
+        self._commit = threading.Lock()     # held around the check-and-execute
 
     # -- clients ------------------------------------------------------------------
     def client(self, service: str, region: str):
@@ -124,8 +191,7 @@ class Cloud:
         import boto3
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "max_attempts": 8},
-                        connect_timeout=10, read_timeout=60)
+        config = Config(**(LOCAL_TIMEOUTS if self.target.local else AWS_TIMEOUTS))
         if self._session is None:
             self._session = boto3.session.Session(**(LOCAL_KEYS if self.target.local else {}))
         if self.target.local:
@@ -136,8 +202,14 @@ class Cloud:
         client.meta.events.register("before-parameter-build", self._record)
         return client
 
-    def _record(self, model=None, **_: Any) -> None:
-        self.calls.append(model.name if model else "?")
+    def _record(self, model=None, params=None, **_: Any) -> None:
+        """Count calls; those on the state table (lock, record of what clean kept)
+        apart, since they change no stack and no data of the apps."""
+        name = model.name if model else "?"
+        if isinstance(params, dict) and params.get("TableName") == STATE_TABLE:
+            self.state_calls.append(name)
+        else:
+            self.calls.append(name)
 
     @property
     def writes(self) -> list[str]:
@@ -209,14 +281,17 @@ class Cloud:
 
     def create_change_set(self, name: str, region: str, change_set: str, kind: str,
                           template: dict, parameters: dict[str, str],
-                          tags: dict[str, str]) -> None:
+                          tags: dict[str, str], imports: list[dict] | None = None) -> None:
+        """A change set; an IMPORT one names what it imports and carries no tags (an
+        import may change nothing else; the following update sets them)."""
         cfn = self.client("cloudformation", region)
+        extra = {"ResourcesToImport": imports} if imports else {
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
         cfn.create_change_set(
             StackName=name, ChangeSetName=change_set, ChangeSetType=kind,
             Parameters=[{"ParameterKey": k, "ParameterValue": v}
                         for k, v in sorted(parameters.items())],
-            Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], **template)
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], **template, **extra)
 
     def wait_change_set(self, name: str, region: str, change_set: str,
                         limit: float = 600) -> tuple[str, str, list[Change]]:
@@ -241,8 +316,21 @@ class Cloud:
             StackName=name, ChangeSetName=change_set)
 
     def execute_change_set(self, name: str, region: str, change_set: str) -> None:
-        self.client("cloudformation", region).execute_change_set(
-            StackName=name, ChangeSetName=change_set)
+        """The commit point: once `stop` has run, no change set is executed."""
+        with self._commit:
+            if self.stopping.is_set():
+                raise DeployError(f"interrupted: change set {change_set} of {name} was not "
+                                  "executed; deploy again to pick up from there")
+            self.client("cloudformation", region).execute_change_set(
+                StackName=name, ChangeSetName=change_set)
+
+    def stop(self, limit: float = 0.5) -> None:
+        """Stop executing and waiting. An execute call in flight gets `limit` seconds to
+        return, so that afterwards it is settled whether it was sent."""
+        held = self._commit.acquire(timeout=limit)
+        self.stopping.set()
+        if held:
+            self._commit.release()
 
     def delete_stack(self, name: str, region: str) -> None:
         self.client("cloudformation", region).delete_stack(StackName=name)
@@ -271,6 +359,35 @@ class Cloud:
             return None if state.status.endswith("_IN_PROGRESS") else state.status
 
         return self.poll(f"stack {name}", settled, limit)
+
+    # -- resources that may exist already (adopt) -----------------------------------
+    def existing(self, kind: str, name: str, region: str) -> Existing | None:
+        """What holds this name now and which live stack owns it; None when nothing does."""
+        found = LOOKUPS[kind](self.client, name, region)
+        if found is None:
+            return None
+        identifier, tags = found
+        return Existing(identifier, self._owner(identifier, tags, region))
+
+    def _owner(self, identifier: str, tags: dict[str, str], region: str) -> str | None:
+        """The live stack holding a resource: asked by physical id (AWS answers this for
+        any stack), else from the aws:cloudformation tags CloudFormation puts on what it
+        creates (the local cloud answers only that way), checked against that stack."""
+        cfn = self.client("cloudformation", region)
+        try:
+            owned = cfn.describe_stack_resources(PhysicalResourceId=identifier)
+            if owned.get("StackResources"):
+                return owned["StackResources"][0]["StackName"]
+        except ClientError as exc:      # "Stack for <id> does not exist": no stack holds
+            if exc.response.get("Error", {}).get("Code") != "ValidationError":   # it by id
+                raise
+        stack = tags.get("aws:cloudformation:stack-name")
+        if not stack or self.stack(stack, region) is None:
+            return None
+        held = {r["LogicalResourceId"]: r.get("PhysicalResourceId")
+                for r in self.resources(stack, region)}
+        return stack if held.get(tags.get("aws:cloudformation:logical-id")) == identifier \
+            else None
 
     # -- other services -------------------------------------------------------------
     def object_exists(self, bucket: str, key: str, region: str) -> bool:
@@ -325,3 +442,4 @@ def _changes(raw: list[dict]):
         yield Change(change.get("Action", ""), change.get("LogicalResourceId", ""),
                      change.get("ResourceType", ""), str(change.get("Replacement", "") or ""),
                      tuple(properties))
+

@@ -1,4 +1,5 @@
-"""CLI verbs of the deployer: deploy, plan, outputs, status, clean, local.
+"""CLI verbs of the deployer: deploy, plan, outputs, status (clean, unlock and local
+are in upkeep.py).
 
 Only the argument parsers are built at start; each verb imports the deployer (and
 boto3) when it runs, so `synth` never pays for them.
@@ -8,19 +9,42 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import shlex
+import signal
 import sys
+import threading
 
-from ..errors import GeneratorError
+from . import upkeep
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+EXIT_CODES = """\
+exit codes:
+  0    everything asked for is done, or was already current
+  1    something failed (the message says what, and what to do)
+  2    usage error (an unknown option, app or stage)
+  3    something was not executed for lack of consent: no terminal and no --yes, a
+       refused prompt, or a gate (--allow-replace); nothing of it changed
+  130  interrupted (Ctrl-C or SIGTERM): each stack's state and the command that resumes
+       are printed"""
+PLAN_EXIT_CODES = EXIT_CODES + """
+  4    with --detailed-exitcode: the plan has changes (0: none)"""
+
+
+RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_verbs(verbs) -> None:
+    _deploy_verbs(verbs)
+    _reading_verbs(verbs)
+    _upkeep_verbs(verbs)
+
+
+def _deploy_verbs(verbs) -> None:
     deploy = verbs.add_parser("deploy", help="deploy stacks in dependency order",
                               description="Deploy every stack of build/<env>/ in dependency "
                               "order with change sets. Unchanged stacks are skipped without "
-                              "a write call; each change set is shown before it runs.")
+                              "a write call; each change set is shown before it runs.",
+                              epilog=EXIT_CODES, formatter_class=RAW)
     _target_args(deploy)
     deploy.add_argument("--stage", action="append", metavar="S", help="only this stage")
     deploy.add_argument("--yes", action="store_true",
@@ -29,45 +53,76 @@ def add_verbs(verbs) -> None:
                         help="allow replacing or removing this data-holding resource")
     deploy.add_argument("--parallel", type=int, default=4, metavar="N",
                         help="independent stacks deployed at once (default 4)")
-    deploy.set_defaults(run=_deploy)
+    _lock_args(deploy)
+    deploy.add_argument("--prune", action="store_true",
+                        help="also delete deployed stacks whose stage was removed from the "
+                             "blueprints (asks first; their data is kept and listed)")
+    deploy.set_defaults(run=_named_faults(_deploy))
 
     plan = verbs.add_parser("plan", help="show what a deploy would change, change nothing",
                             description="Create a change set for every stack that differs, "
-                            "show them all, and delete them again.")
+                            "show them all, and delete them again.",
+                            epilog=PLAN_EXIT_CODES, formatter_class=RAW)
     _target_args(plan)
     plan.add_argument("--markdown", metavar="FILE", help="also write the plan as Markdown "
                                                          "(for a pull request)")
-    plan.set_defaults(run=_plan)
+    plan.add_argument("--detailed-exitcode", action="store_true",
+                      help="exit 0 when nothing would change, 4 when something would")
+    plan.set_defaults(run=_named_faults(_plan))
 
+
+def _reading_verbs(verbs) -> None:
     outputs = verbs.add_parser("outputs", help="stack outputs",
                                description="Print each deployed stack's outputs. With "
                                "--local, URLs are those this machine can call.")
     _target_args(outputs)
     outputs.add_argument("--json", action="store_true", help="as JSON")
-    outputs.set_defaults(run=_outputs)
+    outputs.set_defaults(run=_named_faults(_outputs))
 
     status = verbs.add_parser("status", help="each stack's state, and whether it is current")
     _target_args(status)
-    status.set_defaults(run=_status)
+    status.set_defaults(run=_named_faults(_status))
 
+
+def _upkeep_verbs(verbs) -> None:
     clean = verbs.add_parser("clean", help="delete stacks in reverse order, keep data",
                              description="Delete the stacks in reverse dependency order. "
                              "Buckets they own are emptied first; tables, keys and other "
                              "retained resources stay and are listed with how to delete "
-                             "them, unless --purge.")
+                             "them, unless --purge.", epilog=EXIT_CODES,
+                             formatter_class=RAW)
     _target_args(clean)
     clean.add_argument("--purge", action="store_true",
                        help="also delete retained data (asks first; --yes to skip asking)")
     clean.add_argument("--yes", action="store_true",
                        help="do not ask (needed when there is no terminal)")
-    clean.set_defaults(run=_clean)
+    _lock_args(clean)
+    clean.set_defaults(run=_named_faults(upkeep.clean_verb))
+
+    unlock = verbs.add_parser(
+        "unlock", help="break the deploy lock of an environment (its holder died)",
+        description="Show who holds the deploy lock of the environment and, after you "
+        "confirm (or with --yes), delete it. Only for a lock whose holder is gone: "
+        "breaking a live run's lock lets two runs in at once.", epilog=EXIT_CODES,
+        formatter_class=RAW)
+    _target_args(unlock)
+    unlock.add_argument("--yes", action="store_true", help="do not ask")
+    unlock.set_defaults(run=_named_faults(upkeep.unlock_verb))
 
     local = verbs.add_parser("local", help="start or stop the local cloud (MiniStack)",
                              description="Start the local cloud on 127.0.0.1 and wait until "
                              "it answers, or stop the one started here (by its PID).")
     local.add_argument("action", choices=("up", "down", "status"))
     local.add_argument("--port", type=int, default=4566)
-    local.set_defaults(run=_local)
+    local.add_argument("--fresh", action="store_true",
+                       help="with up: forget the data kept from earlier runs (make local-reset)")
+    local.set_defaults(run=upkeep.local_verb)
+
+
+def _lock_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for the environment's deploy lock when "
+                             "another run holds it (default 0: refuse at once)")
 
 
 def _target_args(parser: argparse.ArgumentParser) -> None:
@@ -79,58 +134,130 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
                         help="the local cloud at this loopback URL (implies --local)")
 
 
-def make_cloud(args):
+def make_cloud(args, probe: bool = True):
+    """The cloud the verb works on; a local one is probed first (`probe`), so a dead
+    endpoint is named in seconds."""
     from .cloud import Cloud, Target
     from .manifest import refuse_local_only
 
     if args.local or args.endpoint:
-        return Cloud(Target.local_cloud(args.endpoint or LOCAL_ENDPOINT))
+        target = Target.local_cloud(args.endpoint or LOCAL_ENDPOINT)
+        if probe:
+            target.check_answers()
+        return Cloud(target)
     refuse_local_only(args.root, args.env)
     return Cloud(Target())
 
 
+def _named_faults(verb):
+    """Network and permission failures become one clear error (where, what to do),
+    never a traceback or "internal error"."""
+    def run(args) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .cloud import DeployError, Target
+
+        try:
+            return verb(args)
+        except (BotoCoreError, ClientError) as exc:
+            target = Target(args.endpoint or LOCAL_ENDPOINT) if args.local or \
+                args.endpoint else Target()
+            message = target.explain(exc)
+            if message is None:
+                raise
+            raise DeployError(message) from None
+    return run
+
+
 def _deployer(args, options, out=None):
     from .afterdeploy import run_steps
-    from .manifest import load_stacks
+    from .manifest import check_fresh, load_stacks
     from .runner import Console, Deployer
 
-    cloud = make_cloud(args)
+    cloud = make_cloud(args, probe=False)
     stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
+    check_fresh(args.root, stacks)
+    cloud.target.check_answers()
     return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
 
 
-def _finish(outcome) -> int:
+def _finish(outcome, args) -> int:
+    """The summary, and the exit code that says what happened (see EXIT_CODES)."""
+    if outcome.interrupted:
+        print("interrupted: no change set is executed from here on. Where each stack was "
+              "left:", file=sys.stderr)
+        for stack in outcome.order:
+            print(f"  {stack:<34} {outcome.state_of(stack)}", file=sys.stderr)
+        print(f"resume with: {command_line(args)}", file=sys.stderr)
+        return outcome.exit_code
     for stack, result in outcome.results.items():
         print(f"  {stack:<34} {result}")
     if outcome.failures:
         print(f"{len(outcome.failures)} stack(s) failed:", file=sys.stderr)
         for stack, message in outcome.failures.items():
             print(f"  {stack}: {message}", file=sys.stderr)
-        return 1
-    return 0
+    if outcome.exit_code == 3:
+        print("not everything was executed (no consent): nothing of those stacks changed; "
+              "exit code 3", file=sys.stderr)
+    return outcome.exit_code
+
+
+def command_line(args) -> str:
+    """The command that runs this again (to resume after an interrupt)."""
+    words = ["python", "-m", "generator", args.verb, "--env", args.env]
+    for flag in ("app", "stage"):
+        for value in getattr(args, flag, None) or []:
+            words += [f"--{flag}", value]
+    if args.endpoint:
+        words += ["--endpoint", args.endpoint]
+    elif args.local:
+        words.append("--local")
+    words += ["--yes"] if getattr(args, "yes", False) else []
+    return shlex.join(words)
+
+
+def _interruptible() -> None:
+    """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C does."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _deploy(args) -> int:
+    from .cloud import is_write
     from .runner import Options
 
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
-                      allow_replace=frozenset(args.allow_replace), parallel=args.parallel)
+                      allow_replace=frozenset(args.allow_replace), parallel=args.parallel,
+                      lock=True, lock_timeout=args.lock_timeout, command=command_line(args))
     deployer, stacks = _deployer(args, options)
+    _interruptible()
     outcome = deployer.run(stacks)
-    print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)")
-    return _finish(outcome)
+    state = len([c for c in deployer.cloud.state_calls if is_write(c)])
+    print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
+          + (f", {state} to the deploy lock and state table" if state else ""))
+    code = _finish(outcome, args)
+    return upkeep.prune(args, deployer.cloud, stacks) if code == 0 else code
 
 
 def _plan(args) -> int:
     from .runner import Options
 
-    deployer, stacks = _deployer(args, Options(plan_only=True))
+    deployer, stacks = _deployer(args, Options(plan_only=True, lock=True))
+    _interruptible()
     outcome = deployer.run(stacks)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
             handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
         print(f"plan written to {args.markdown}")
-    return _finish(outcome)
+    code = _finish(outcome, args)
+    if code == 0 and args.detailed_exitcode and any(
+            r.startswith(("planned", "waits")) for r in outcome.results.values()):
+        return 4
+    return code
 
 
 def _outputs(args) -> int:
@@ -161,12 +288,15 @@ def _outputs(args) -> int:
 
 def _status(args) -> int:
     from .cloud import DeployError
-    from .manifest import load_stacks
+    from .manifest import load_stacks, stale_apps
     from .runner import Console, Deployer, Options
 
     cloud = make_cloud(args)
     deployer = Deployer(args.root, cloud, Console(), Options(plan_only=True))
     stacks = load_stacks(args.root, args.env, args.app)
+    for app in stale_apps(args.root, stacks):
+        print(f"  {app}: stale build (its inputs changed since the last synth; run make "
+              "synth)")
     for spec in stacks:
         state = cloud.stack(spec.name, spec.region)
         if state is None:
@@ -174,97 +304,28 @@ def _status(args) -> int:
             continue
         try:
             wanted = deployer.wanted_hash(spec)
-            current = "current" if state.deployed_hash == wanted else "differs from build/"
         except DeployError:
-            current = "cannot tell (a dependency is missing)"
+            wanted = None
         deployer.remember(spec.name, state)
-        print(f"  {spec.name:<34} {state.status:<26} {current}")
-    _orphans(cloud, stacks, args.env)
+        print(f"  {spec.name:<34} {state.status:<26} {_verdict(spec, state, wanted)}")
+        leftover = cloud.stale_change_sets(spec.name, spec.region, "bp-")
+        if leftover:
+            print(f"  {'':<34} leftover change set(s) (the next deploy deletes them): "
+                  f"{', '.join(leftover)}")
+    upkeep.orphans(cloud, stacks, args.env)
+    upkeep.lock_status(cloud, stacks)
     return 0
 
 
-def _orphans(cloud, stacks, env: str) -> None:
-    """Deployed stacks of these apps whose stage is no longer in build/."""
-    known = {s.name for s in stacks}
-    for region in sorted({s.region for s in stacks}):
-        for app in sorted({s.app for s in stacks}):
-            for state in cloud.tagged_stacks(region, {"blueprint:app": app,
-                                                      "blueprint:env": env}):
-                if state.name not in known:
-                    print(f"  {state.name:<34} {state.status:<26} not in build/ (its stage "
-                          f"was removed?); delete it with: aws cloudformation delete-stack "
-                          f"--stack-name {state.name} --region {region}")
+def _verdict(spec, state, wanted: str | None) -> str:
+    """What a stack's state means, from the same decision a deploy makes."""
+    from .plan import RECREATE, decide
 
-
-def _clean(args) -> int:
-    from .clean import clean, purge
-    from .manifest import load_stacks
-    from .runner import Console
-
-    cloud = make_cloud(args)
-    console = Console()
-    stacks = load_stacks(args.root, args.env, args.app)
-    present = [s for s in stacks if cloud.stack(s.name, s.region) is not None]
-    if not present:
-        print(f"nothing to clean: no stack of {args.env} is deployed")
-        return 0
-    if not _confirmed(args, f"delete {len(present)} stack(s): "
-                            f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
-        return 1
-    kept = clean(cloud, present, console.say)
-    if not kept:
-        return 0
-    print("kept (data-holding resources are retained):")
-    for item in kept:
-        print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
-              f"{item.how_to_delete}")
-    if args.purge:
-        confirm = f"purge {args.env}"
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise GeneratorError("--purge needs a confirmation: run it in a terminal, or "
-                                     "add --yes")
-            if input(f"type '{confirm}' to delete the data listed above: ").strip() != confirm:
-                print("not confirmed; nothing purged")
-                return 1
-        purge(cloud, kept, console.say)
-    return 0
-
-
-def _confirmed(args, question: str) -> bool:
-    """--yes, or a yes typed at a terminal; without a terminal, refuse."""
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise GeneratorError("clean deletes stacks: confirm in a terminal, or add --yes")
-    if input(question).strip().lower() in ("y", "yes"):
-        return True
-    print("not confirmed; nothing deleted")
-    return False
-
-
-def _local(args) -> int:
-    from . import localcloud
-
-    state = os.path.join(args.root, localcloud.STATE_DIR)
-    pid_file = os.path.join(state, "pid")
-    if args.action == "up":
-        pid = localcloud.start(args.port, os.path.join(state, "ministack.log"))
-        os.makedirs(state, exist_ok=True)
-        with open(pid_file, "w") as handle:
-            handle.write(f"{pid} {args.port}\n")
-        print(f"local cloud up at {localcloud.endpoint(args.port)} (pid {pid}); stop it with "
-              "make local-down")
-        return 0
-    if not os.path.exists(pid_file):
-        print("no local cloud started here")
-        return 0 if args.action == "status" else 0
-    with open(pid_file) as handle:
-        pid, port = (int(x) for x in handle.read().split())
-    if args.action == "status":
-        print(f"pid {pid} on port {port}: {'up' if localcloud.healthy(port) else 'not answering'}")
-        return 0
-    localcloud.stop(pid)
-    os.remove(pid_file)
-    print(f"local cloud stopped (pid {pid})")
-    return 0
+    if wanted is None:
+        return "cannot tell (a dependency is missing)"
+    decision = decide(spec.name, spec.region, state, wanted)
+    if decision.action == "recreate":
+        return (f"not deployed: {RECREATE[state.status] or 'it failed'}; the next deploy "
+                "creates it again")
+    return {"skip": "current", "update": "differs from build/"}.get(decision.action,
+                                                                    decision.reason)

@@ -7,7 +7,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from ..errors import GeneratorError, did_you_mean
+from ..errors import GeneratorError, UsageError, did_you_mean
+from ..inputs import inputs_hash
 from ..paths import resolve
 
 
@@ -28,6 +29,11 @@ class StackSpec:
     tags: dict
     data_holding: tuple[str, ...]
     account: str | None = None
+    home: str = ""          # the environment's region: where its lock and state live
+
+    @property
+    def home_region(self) -> str:
+        return self.home or self.region
 
 
 def load_stacks(root: str, env: str, apps: list[str] | None,
@@ -41,7 +47,7 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
                        if os.path.isfile(os.path.join(folder, d, "manifest.json")))
     for app in apps or []:
         if app not in available:
-            raise GeneratorError(f"no app '{app}' in build/{env}/; apps: "
+            raise UsageError(f"no app '{app}' in build/{env}/; apps: "
                                  f"{', '.join(available)}" + did_you_mean(app, available))
     stacks = []
     for app in apps or available:
@@ -50,10 +56,34 @@ def load_stacks(root: str, env: str, apps: list[str] | None,
         names = {s.stage for s in stacks}
         for stage in stages:
             if stage not in names:
-                raise GeneratorError(f"no stage '{stage}'; stages: {', '.join(sorted(names))}"
+                raise UsageError(f"no stage '{stage}'; stages: {', '.join(sorted(names))}"
                                      + did_you_mean(stage, names))
         stacks = [s for s in stacks if s.stage in stages]
     return stacks
+
+
+def stale_apps(root: str, stacks: list[StackSpec]) -> list[str]:
+    """Apps whose blueprints, code or assets changed since their build was made (a
+    build shipped without its blueprints/ is taken as it is)."""
+    stale = []
+    for env, app in sorted({(s.env, s.app) for s in stacks}):
+        if not os.path.isdir(os.path.join(root, "blueprints", app)):
+            continue
+        with open(os.path.join(root, "build", env, app, "manifest.json"),
+                  encoding="utf-8") as handle:
+            recorded = json.load(handle).get("inputs_sha256")
+        if recorded != inputs_hash(root, app):
+            stale.append(app)
+    return stale
+
+
+def check_fresh(root: str, stacks: list[StackSpec]) -> None:
+    """Refuse a build whose inputs changed since the last synth."""
+    stale = stale_apps(root, stacks)
+    if stale:
+        raise GeneratorError(f"blueprints, Lambda code or site assets of {', '.join(stale)} "
+                             "changed since the last synth, so build/ does not hold them: "
+                             "run `make synth` (make deploy and make plan do it first)")
 
 
 def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
@@ -73,7 +103,8 @@ def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
         stacks.append(StackSpec(app, env, entry["stage"], entry["stack_name"], entry["region"],
                                 template, tuple(entry["depends_on"]), entry["parameters"],
                                 tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
-                                tuple(entry.get("data_holding", [])), manifest.get("account")))
+                                tuple(entry.get("data_holding", [])), manifest.get("account"),
+                                manifest.get("region", entry["region"])))
     return stacks
 
 

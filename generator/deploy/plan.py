@@ -83,37 +83,3 @@ def change_markdown(stack: str, changes: list[Change]) -> list[str]:
         lines.append(f"| {c.action} | `{c.logical_id}` | `{c.resource_type}` | "
                      f"{c.replacement or '-'} | {', '.join(c.properties) or '-'} |")
     return lines + [""]
-
-
-POLICY_KEYS = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
-
-
-def _grants(resource: dict | None) -> set[tuple[str, str, str, str]]:
-    """(effect, principal, action, resource) rows of every policy a resource carries."""
-    if not resource:
-        return set()
-    props = resource.get("Properties", {})
-    documents = [props[k] for k in POLICY_KEYS if isinstance(props.get(k), dict)]
-    documents += [p.get("PolicyDocument") for p in props.get("Policies", [])
-                  if isinstance(p, dict) and isinstance(p.get("PolicyDocument"), dict)]
-    rows = set()
-    for document in documents:
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            principal = json.dumps(statement.get("Principal", ""), sort_keys=True)
-            for action in _listed(statement.get("Action", statement.get("NotAction"))):
-                for target in _listed(statement.get("Resource", "")):
-                    rows.add((statement.get("Effect", "Allow"), principal, str(action),
-                              json.dumps(target, sort_keys=True)))
-    return rows
-
-
-def _listed(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def added_permissions(old: dict | None, new: dict | None) -> list[str]:
-    """What a new version of a resource allows that the old one did not, one line each."""
-    rows = sorted(row for row in _grants(new) - _grants(old) if row[0] == "Allow")
-    return [f"+ allow {action} on {target}" + (f" to {principal}" if principal != '""' else "")
-            for _, principal, action, target in rows]

@@ -184,3 +184,24 @@ def _json(value: Any) -> str:
 
 def _listed(value: Any) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def security_lines(found: list[SecurityChange]) -> list[str]:
+    """The review for a terminal: each change, then what it allows or drops."""
+    lines = []
+    for item in found:
+        change = item.change
+        lines.append(f"  {change.action} {change.logical_id} ({change.resource_type})"
+                     + (f": {', '.join(change.properties)}" if change.properties else ""))
+        lines += [f"      {row}" for row in item.rows]
+    return lines
+
+
+def security_markdown(found: list[SecurityChange]) -> list[str]:
+    """The review for plan.md: a section a reviewer reads before approving."""
+    lines = ["#### Security changes (need `--yes` or a typed yes)", ""]
+    for item in found:
+        change = item.change
+        lines.append(f"- {change.action} `{change.logical_id}` (`{change.resource_type}`)")
+        lines += [f"  - `{row}`" for row in item.rows]
+    return lines + [""]

@@ -28,5 +28,10 @@ _AnyTagLoader.add_multi_constructor("!", _tag)
 
 def template_resources(body: str | bytes | dict) -> dict:
     """The Resources of a template body (YAML or JSON; CloudFormation may hand back a dict)."""
+    return template_data(body).get("Resources", {})
+
+
+def template_data(body: str | bytes | dict) -> dict:
+    """A whole template body (YAML or JSON, short-form tags read as long form) as data."""
     data = body if isinstance(body, dict) else yaml.load(body, Loader=_AnyTagLoader)
-    return (data or {}).get("Resources", {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
