@@ -379,3 +379,66 @@ def test_no_answer_from_aws_names_the_region_endpoint_and_cause():
                        "region, then run again")
     assert "no answer within the timeout" in Target().explain(ReadTimeoutError(endpoint_url=url))
     assert Target().explain(ValueError("x")) is None
+
+
+PROTECTED = (b"Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+             b"      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}\n")
+RELAXED = b"Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties: {}\n"
+
+
+def weakening() -> Scripted:
+    """The deployed table has point-in-time recovery; the new build turns it off."""
+    script = (Scripted()
+              .ok("describe_stacks", stack("UPDATE_COMPLETE", {HASH_TAG: "older"}))
+              .ok("list_change_sets", {"Summaries": []})
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set(changes=[{
+                  "Type": "Resource", "ResourceChange": {
+                      "Action": "Modify", "LogicalResourceId": "T",
+                      "ResourceType": "AWS::DynamoDB::Table", "Replacement": "False",
+                      "Details": [{"Target": {"Attribute": "Properties",
+                                              "Name": "PointInTimeRecoverySpecification"}}]}}]))
+              .ok("get_template", {"TemplateBody": PROTECTED.decode()}))
+    script.spec = dataclasses.replace(SPEC, template=RELAXED)
+    return script
+
+
+ROW = ('~ point-in-time recovery (PointInTimeRecoverySpecification): '
+       '{"PointInTimeRecoveryEnabled": true} -> (none)')
+
+
+def test_a_weakened_protection_is_listed_and_planned():
+    script = weakening().ok("delete_change_set")
+    outcome, out = script.run(Options(plan_only=True))
+    assert "security changes (new permissions or weaker protections):" in out
+    assert ROW in out
+    plan = "\n".join(outcome.markdown)
+    assert "#### Security changes (need `--yes` or a typed yes)" in plan and ROW in plan
+    assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_a_weakened_protection_is_not_executed_without_consent():
+    script = weakening().ok("delete_change_set")
+    outcome, _ = script.run(Options())
+    assert outcome.results == {NAME: "not executed"} and outcome.exit_code == 3
+    assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+@pytest.mark.parametrize("answer,executed", [("y", False), ("yes", True)])
+def test_a_weakened_protection_needs_yes_typed_out(answer, executed):
+    script = weakening()
+    script = executes(script) if executed else script.ok("delete_change_set")
+    questions = []
+
+    def ask(question: str) -> str:
+        questions.append(question)
+        return answer
+
+    deployer = Deployer("/x", script.cloud, Console(io.StringIO(), ask=ask),
+                        Options(interactive=True))
+    with script.stub, script.identity:
+        outcome = deployer.run([script.spec])
+    assert questions == [f"[{NAME}] this change set widens access or weakens a protection "
+                         "(listed above); type yes to execute it: "]
+    assert ("ExecuteChangeSet" in script.cloud.writes) is executed
+    assert outcome.results == {NAME: "updated" if executed else "not executed"}

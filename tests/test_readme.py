@@ -3,7 +3,7 @@ referee checks the kinds waive."""
 
 from __future__ import annotations
 
-from generator.docs import kinds_table, star_only_table, waivers_table
+from generator.docs import kinds_table, protections_table, star_only_table, waivers_table
 
 from .conftest import REPO
 
@@ -44,3 +44,7 @@ def _block(name: str) -> str:
 
 def test_security_section_lists_the_actions_allowed_on_every_resource():
     assert _block("star-only") == star_only_table()
+
+
+def test_deploy_section_lists_every_protection_the_review_watches():
+    assert _block("protections") == protections_table()
