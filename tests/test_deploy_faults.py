@@ -530,3 +530,28 @@ def test_a_plan_after_clean_says_what_it_would_adopt_and_changes_nothing(root, l
     assert cloud.stack("raffle-dev-table", "eu-west-1") is None
     assert cli(root, "deploy", "--endpoint", local.endpoint, "--app", "raffle",
                "--yes").code == 0
+
+
+@pytest.mark.parametrize("break_it,expected", [
+    ("truncate", "build/dev/raffle/manifest.json cannot be read ("),
+    ("not a manifest", "build/dev/raffle/manifest.json is not a manifest this generator "
+                       "wrote; run `make synth`"),
+    ("template gone", "build/dev/raffle/02-functions.yaml does not exist, but the manifest "
+                      "lists it; run `make synth`"),
+])
+@pytest.mark.parametrize("verb", ["deploy", "plan", "status", "outputs", "clean"])
+def test_a_broken_build_is_named_by_every_verb(tmp_path, local, cli, verb, break_it,
+                                               expected):
+    broken = project(tmp_path)
+    manifest = broken / "build/dev/raffle/manifest.json"
+    if break_it == "truncate":
+        manifest.write_text(manifest.read_text()[:100])
+    elif break_it == "not a manifest":
+        manifest.write_text('["stacks"]')
+    else:
+        (broken / "build/dev/raffle/02-functions.yaml").unlink()
+    run = cli(broken, verb, "--endpoint", local.endpoint, *(
+        ["--yes"] if verb in ("deploy", "clean") else []))
+    assert run.code == 1
+    assert expected in run.err and "make synth" in run.err
+    assert "internal error" not in run.err and "Traceback" not in run.err

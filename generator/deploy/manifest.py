@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import GeneratorError, UsageError, did_you_mean
 from ..inputs import inputs_hash
-from ..paths import resolve
+from ..paths import PathError, resolve
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,7 @@ def stale_apps(root: str, stacks: list[StackSpec]) -> list[str]:
     for env, app in sorted({(s.env, s.app) for s in stacks}):
         if not os.path.isdir(os.path.join(root, "blueprints", app)):
             continue
-        with open(os.path.join(root, "build", env, app, "manifest.json"),
-                  encoding="utf-8") as handle:
-            recorded = json.load(handle).get("inputs_sha256")
+        recorded = read_manifest(root, env, app).get("inputs_sha256")
         if recorded != inputs_hash(root, app):
             stale.append(app)
     return stale
@@ -86,26 +84,52 @@ def check_fresh(root: str, stacks: list[StackSpec]) -> None:
                              "run `make synth` (make deploy and make plan do it first)")
 
 
+def read_manifest(root: str, env: str, app: str) -> dict:
+    """An app's manifest; a broken one names itself and says to run `make synth`."""
+    shown = f"build/{env}/{app}/manifest.json"
+    try:
+        with open(resolve(root, shown), encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except PathError as exc:
+        raise GeneratorError(f"{exc.message}; run `make synth` to build it") from None
+    except (ValueError, OSError) as exc:
+        raise GeneratorError(f"{shown} cannot be read ({exc}): it was cut short or edited "
+                             "by hand; run `make synth` to write it again") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("stacks"), list):
+        raise GeneratorError(f"{shown} is not a manifest this generator wrote; run "
+                             "`make synth` to write it again")
+    return manifest
+
+
 def _app_stacks(root: str, env: str, app: str) -> list[StackSpec]:
-    path = resolve(root, f"build/{env}/{app}/manifest.json")
-    with open(path, encoding="utf-8") as handle:
-        manifest = json.load(handle)
-    stacks = []
-    for entry in manifest["stacks"]:
-        template_path = resolve(root, f"build/{env}/{app}/{entry['template']}")
-        with open(template_path, "rb") as handle:
-            template = handle.read()
-        if hashlib.sha256(template).hexdigest() != entry["template_sha256"]:
-            raise GeneratorError(f"build/{env}/{app}/{entry['template']} does not match its "
-                                 "manifest (edited by hand?); run `make synth`")
-        tags = {**manifest.get("tags", {}), "blueprint:app": app, "blueprint:env": env,
-                "blueprint:stage": entry["stage"]}
-        stacks.append(StackSpec(app, env, entry["stage"], entry["stack_name"], entry["region"],
-                                template, tuple(entry["depends_on"]), entry["parameters"],
-                                tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
-                                tuple(entry.get("data_holding", [])), manifest.get("account"),
-                                manifest.get("region", entry["region"])))
-    return stacks
+    manifest = read_manifest(root, env, app)
+    try:
+        return [_stack(root, env, app, manifest, entry) for entry in manifest["stacks"]]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise GeneratorError(f"build/{env}/{app}/manifest.json lacks {exc} or has it in "
+                             "another shape: it was edited by hand or written by another "
+                             "version; run `make synth`") from None
+
+
+def _stack(root: str, env: str, app: str, manifest: dict, entry: dict) -> StackSpec:
+    shown = f"build/{env}/{app}/{entry['template']}"
+    try:
+        template_path = resolve(root, shown)
+    except PathError as exc:
+        raise GeneratorError(f"{exc.message}, but the manifest lists it; run "
+                             "`make synth` to build it again") from None
+    with open(template_path, "rb") as handle:
+        template = handle.read()
+    if hashlib.sha256(template).hexdigest() != entry["template_sha256"]:
+        raise GeneratorError(f"build/{env}/{app}/{entry['template']} does not match its "
+                             "manifest (edited by hand?); run `make synth`")
+    tags = {**manifest.get("tags", {}), "blueprint:app": app, "blueprint:env": env,
+            "blueprint:stage": entry["stage"]}
+    return StackSpec(app, env, entry["stage"], entry["stack_name"], entry["region"],
+                     template, tuple(entry["depends_on"]), entry["parameters"],
+                     tuple(entry["assets"]), tuple(entry["after_deploy"]), tags,
+                     tuple(entry.get("data_holding", [])), manifest.get("account"),
+                     manifest.get("region", entry["region"]))
 
 
 def refuse_local_only(root: str, env: str) -> None:
@@ -113,10 +137,8 @@ def refuse_local_only(root: str, env: str) -> None:
     folder = os.path.join(root, "build", env)
     for app in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         path = os.path.join(folder, app, "manifest.json")
-        if os.path.isfile(path):
-            with open(resolve(root, f"build/{env}/{app}/manifest.json"), "rb") as handle:
-                if json.load(handle).get("local_only"):
-                    raise GeneratorError(
-                        f"environment '{env}' of {app} is local_only (app.yaml): it deploys "
-                        "to the local cloud only; add --local (or --endpoint), or pick "
-                        "another environment with --env")
+        if os.path.isfile(path) and read_manifest(root, env, app).get("local_only"):
+            raise GeneratorError(
+                f"environment '{env}' of {app} is local_only (app.yaml): it deploys "
+                "to the local cloud only; add --local (or --endpoint), or pick "
+                "another environment with --env")
