@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import GeneratorError
-from .paths import never_shipped, read_text, walk
+from .paths import check_real, check_shippable, never_shipped, read_text, walk
 
 SKIPPED_DIRS = {"__pycache__", "tests", "fixtures", ".pytest_cache"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -38,10 +38,14 @@ class Asset:
 
 
 def _files(root: str, folder: str, prefix: str) -> list[tuple[str, str]]:
-    """(name in the zip, real path) of each file to package; links checked (paths.walk)."""
-    return [(prefix + relative, real)
-            for relative, real in walk(root, folder, frozenset(SKIPPED_DIRS))
-            if not relative.endswith(SKIPPED_SUFFIXES)]
+    """(name in the zip, real path) of each file to package: links checked, and kept
+    inside lambda_code/ (paths.walk); nothing whose real place is never shipped."""
+    found = []
+    for relative, real in walk(root, folder, frozenset(SKIPPED_DIRS), within="lambda_code"):
+        if not relative.endswith(SKIPPED_SUFFIXES):
+            check_real(root, real, f"{folder}/{relative}")
+            found.append((prefix + relative, real))
+    return found
 
 
 def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
@@ -109,6 +113,7 @@ def _package(code: str, entries: tuple[tuple[str, str], ...], stamp: tuple) -> A
         for name, full in entries:
             with open(full, "rb") as handle:
                 content = handle.read()
+            check_shippable(f"lambda_code/{code}/{name}", content)
             digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.external_attr = 0o100644 << 16

@@ -16,8 +16,9 @@ import re
 
 from .errors import GeneratorError
 
-NEVER_SHIPPED = ("*.key", "*.p12", "*.pfx", "*.jks", "id_rsa*", "id_ed25519*", ".env",
-                 "*.tfstate")
+NEVER_SHIPPED = ("*.key", "*.p12", "*.pfx", "*.jks", "id_rsa*", "id_ed25519*", "id_ecdsa*",
+                 ".env", ".env.*", "*.env", ".netrc", ".npmrc", ".pypirc", "credentials",
+                 "*.tfstate", "*.tfstate.*")
 NEVER_SHIPPED_DIRS = (".git", ".venv", ".venv-referees", ".cache", ".ssh", ".aws",
                       "node_modules")
 PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
@@ -93,14 +94,22 @@ def read_text(root: str, relative: str) -> str:
                         "file as UTF-8", line, col) from None
 
 
-def walk(root: str, folder: str, skip_dirs: frozenset[str] = frozenset()
-         ) -> list[tuple[str, str]]:
+def walk(root: str, folder: str, skip_dirs: frozenset[str] = frozenset(),
+         within: str | None = None) -> list[tuple[str, str]]:
     """(path relative to `folder`, real path) of each file below a project folder, sorted.
 
-    Hidden files and folders and `skip_dirs` are left out; every link is checked."""
+    Hidden files and folders and `skip_dirs` are left out; every link is checked, and
+    with `within` (a project folder) must also stay inside that folder."""
     base = os.path.realpath(root)
     found: list[tuple[str, str]] = []
     _walk(base, folder.rstrip("/"), "", skip_dirs, found, {resolve(root, folder, "folder")})
+    if within is not None:
+        fence = os.path.realpath(os.path.join(base, within))
+        for relative, real in found:
+            if not inside(fence, real):
+                raise PathError(f"{folder}/{relative} leads to "
+                                f"{os.path.relpath(real, base)}, outside {within}/; copy "
+                                "the file in instead of linking to it")
     return sorted(found)
 
 
@@ -135,10 +144,19 @@ def never_shipped(relative: str) -> str | None:
     return None
 
 
+def check_real(root: str, real: str, shown: str) -> None:
+    """Refuse a file whose real place is one that is never shipped (a link can give a
+    key an innocent name)."""
+    reason = never_shipped(os.path.relpath(real, os.path.realpath(root)))
+    if reason:
+        raise PathError(f"{shown} cannot be shipped: it is "
+                        f"{os.path.relpath(real, os.path.realpath(root))}, and {reason}")
+
+
 def check_shippable(relative: str, data: bytes) -> None:
     """Refuse a file that must not leave the machine: by its name, or a private key inside."""
     reason = never_shipped(relative)
     if reason is None and PRIVATE_KEY.search(data):
         reason = "it holds a private key, and private keys are never shipped"
     if reason:
-        raise PathError(f"{relative} cannot be uploaded: {reason}")
+        raise PathError(f"{relative} cannot be shipped: {reason}")

@@ -90,7 +90,8 @@ def _partial_name(template: nodes.Expr) -> bool:
     if not isinstance(template, nodes.Const) or not isinstance(template.value, str):
         return False
     parts = template.value.replace("\\", "/").split("/")
-    return template.value[:1] not in ("/", "\\") and ".." not in parts and "" not in parts
+    return template.value[:1] not in ("/", "\\") and "" not in parts and \
+        not any(part.startswith(".") for part in parts)
 
 
 def _reached_name(node: nodes.Node) -> str | None:

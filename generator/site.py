@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import jinja2
 
 from .errors import GeneratorError
-from .paths import PathError, check_shippable, read_text, walk
+from .paths import PathError, check_real, check_shippable, inside, read_text, resolve, walk
 from .sandbox import Sandbox, forbidden, template_line
 
 PAGE_CACHE = "no-cache"
@@ -51,7 +51,13 @@ class _SiteLoader(jinja2.BaseLoader):
     def get_source(self, environment, template):
         shown = f"{self.folder}/{template}"
         try:
+            real = resolve(self.root, shown)
+            if not inside(os.path.realpath(os.path.join(self.root, self.folder)), real):
+                raise PathError(f"it leads outside {self.folder}/; a page includes only "
+                                "files of its own site folder")
+            check_real(self.root, real, shown)
             text = read_text(self.root, shown)
+            check_shippable(shown, text.encode("utf-8"))
         except PathError as exc:
             raise GeneratorError(f"{shown}: {exc.message}") from None
         refused = forbidden(environment, text, "site page", partials=True)
@@ -67,7 +73,9 @@ def render_site(root: str, folder: str, values: dict) -> list[SiteFile]:
     Files are read inside the project only (links leaving it are errors), and nothing
     that is never shipped (private keys, .git/ …) is published."""
     try:
-        found = walk(root, folder)
+        found = walk(root, folder, within=folder)
+        for key, real in found:
+            check_real(root, real, f"{folder}/{key}")
     except PathError as exc:
         raise GeneratorError(f"site folder {folder}: {exc.message}") from None
     env = Sandbox(loader=_SiteLoader(root, folder), autoescape=True)
@@ -103,4 +111,32 @@ def _file(env: jinja2.Environment, folder: str, key: str, real: str,
     except Exception as exc:  # noqa: BLE001 - whatever a page raises is its author's
         line = template_line(exc)
         raise GeneratorError(f"{folder}/{key}:{line}:1: {{{{ … }}}} refused: {exc}") from None
+    try:
+        check_shippable(f"{folder}/{key}", body)
+    except PathError as exc:
+        raise GeneratorError(f"{folder}/{key}, rendered: {exc.message}") from None
     return SiteFile(key, body, content_type, PAGE_CACHE)
+
+
+def check_site(root: str, folder: str) -> None:
+    """What synth can check of a site before any value exists: every file inside the
+    folder, none that is never shipped, and every page and partial parsed and checked in
+    the sandbox (nothing rendered). Raises PathError."""
+    env = Sandbox(loader=_SiteLoader(root, folder), autoescape=True)
+    for key, real in walk(root, folder, within=folder):
+        shown = f"{folder}/{key}"
+        check_real(root, real, shown)
+        with open(real, "rb") as handle:
+            data = handle.read()
+        check_shippable(shown, data)
+        if key.endswith(".html"):
+            try:
+                env.get_template(key)     # the loader checks each page and what it includes
+            except jinja2.TemplateSyntaxError as exc:
+                raise PathError(f"{shown}:{exc.lineno}: template error: {exc.message}"
+                                ) from None
+            except jinja2.TemplateNotFound as exc:
+                raise PathError(f"{shown} includes {exc.name}, which is not in {folder}/"
+                                ) from None
+            except GeneratorError as exc:
+                raise PathError(str(exc)) from None

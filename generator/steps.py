@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import did_you_mean
-from .paths import PathError, check_shippable, never_shipped, resolve, walk
+from .paths import PathError, check_real, never_shipped, resolve
 from .source import Map, Tag
 from .spec import At, Bool, MapOf, Str, Struct, Type, Value, field
 
@@ -115,12 +115,24 @@ def check_files(root: str, stage, problems) -> None:
         path = f"after_deploy[{index}].{name}"
         try:
             if name == "publish_site":
-                for key, real in walk(root, spec.source):
-                    with open(real, "rb") as handle:
-                        check_shippable(f"{spec.source}/{key}", handle.read())
+                from .site import check_site
+
+                check_site(root, spec.source)
             elif name == "upload_file" and os.path.lexists(os.path.join(root, spec.file)):
-                resolve(root, spec.file)
+                check_upload(root, spec.file)
         except PathError as exc:
             field_name = "source" if name == "publish_site" else "file"
             problems.add(body.value_marks.get(field_name), f"{path}.{field_name}",
                          exc.message)
+
+
+def check_upload(root: str, file: str) -> str:
+    """An upload's real file: inside the project, and where it really is, as allowed as
+    the name it is given (a link cannot turn .git/config into logo.pem)."""
+    real = resolve(root, file)
+    check_real(root, real, file)
+    relative = os.path.relpath(real, os.path.realpath(root)).replace(os.sep, "/")
+    if not relative.startswith(SITE_FOLDER) and not relative.endswith(CERTIFICATES):
+        raise PathError(f"{file} leads to {relative}, which may not be uploaded (only files "
+                        f"under {SITE_FOLDER} and public certificates)")
+    return real

@@ -83,9 +83,10 @@ def test_broken_links_are_located_errors(project, cli, shape, expected):
     synth_fails(cli, project, expected)
 
 
-def test_links_inside_the_project_are_followed(project, cli):
-    (project / "shared.py").write_text("VALUE = 1\n")
-    os.symlink(project / "shared.py", project / "lambda_code/shop_worker/shared.py")
+def test_links_inside_lambda_code_are_followed(project, cli):
+    write_files(project, {"lambda_code/common/shared.py": "VALUE = 1\n"})
+    os.symlink(project / "lambda_code/common/shared.py",
+               project / "lambda_code/shop_worker/shared.py")
     run = cli(project, "synth", "--no-lint")
     assert run.code == 0, run.err
     (zip_path,) = (project / "build/assets").glob("*.zip")
@@ -93,10 +94,36 @@ def test_links_inside_the_project_are_followed(project, cli):
         assert archive.read("shared.py") == b"VALUE = 1\n"
 
 
+@pytest.mark.parametrize("target,expected", [
+    ("shared.py", "lambda_code/shop_worker/linked.py leads to shared.py, outside lambda_code/"),
+    ("build/ca/RootCA.key", "leads to build/ca/RootCA.key, outside lambda_code/"),
+    (".env", "leads to .env, outside lambda_code/"),
+])
+def test_links_out_of_lambda_code_are_refused_even_inside_the_project(project, cli, target,
+                                                                      expected):
+    write_files(project, {target: "AWS_SECRET_ACCESS_KEY=secret\n"})
+    os.symlink(project / target, project / "lambda_code/shop_worker/linked.py")
+    synth_fails(cli, project, expected)
+
+
+def test_a_private_key_inside_an_innocent_name_is_never_packaged(project, cli):
+    write_files(project, {"lambda_code/shop_worker/server.pem":
+                          "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n"})
+    synth_fails(cli, project, "lambda_code/shop_worker/server.pem cannot be shipped: it "
+                              "holds a private key")
+
+
+def test_a_secret_named_file_is_never_packaged(project, cli):
+    write_files(project, {"lambda_code/shop_worker/.env.production": "TOKEN=x\n",
+                          "lambda_code/shop_worker/conf/credentials": "[default]\n"})
+    synth_fails(cli, project, "lambda_code/shop_worker/conf/credentials cannot be shipped")
+
+
 def test_a_private_key_is_never_packaged(project, cli):
     write_files(project, {"lambda_code/shop_worker/service.key": "secret\n"})
-    synth_fails(cli, project, "service.key cannot be packaged: *.key files (private keys "
-                              "and secrets) are never shipped")
+    synth_fails(cli, project, "lambda_code/shop_worker/service.key cannot be shipped: it is "
+                              "lambda_code/shop_worker/service.key, and *.key files (private "
+                              "keys and secrets) are never shipped")
 
 
 @pytest.mark.parametrize("shape,expected", [
@@ -208,3 +235,47 @@ def test_a_manifest_cannot_point_a_deploy_outside_the_project(tmp_path, canary):
         '"depends_on": [], "parameters": {}, "assets": [], "after_deploy": []}]}')})
     with pytest.raises(GeneratorError, match="outside/credentials is outside the project"):
         load_stacks(str(project), "dev", None)
+
+
+SITE_LEAKS = {
+    "a hidden link to the project root": (
+        {".r": "../.."}, "<pre>{% include '.r/build/ca/RootCA.key' %}</pre>",
+        "{% include %} of '.r/build/ca/RootCA.key': only files of the site folder"),
+    "a partial linked to a secret": (
+        {"_env.html": "../../.env"}, "<pre>{% include '_env.html' %}</pre>",
+        "site_assets/shop/_env.html leads to .env, outside site_assets/shop/"),
+    "a partial linked out of the site": (
+        {"_app.html": "../../blueprints/shop/app.yaml"}, "{% include '_app.html' %}",
+        "site_assets/shop/_app.html leads to blueprints/shop/app.yaml, outside "
+        "site_assets/shop/"),
+    "a page holding a private key": (
+        {}, "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", "holds a private key"),
+}
+
+
+@pytest.mark.parametrize("case", SITE_LEAKS, ids=str)
+def test_a_published_site_never_carries_a_secret(project, cli, case):
+    links, page, expected = SITE_LEAKS[case]
+    write_files(project, {".env": "AWS_SECRET_ACCESS_KEY=secret\n",
+                          "site_assets/shop/index.html": page + "\n",
+                          "blueprints/shop/03-more.yaml": step_stage(
+                              "  - publish_site: {source: site_assets/shop, "
+                              "bucket: !Output more.Name}\n")})
+    for name, target in links.items():
+        os.symlink(target, project / "site_assets/shop" / name)
+    synth_fails(cli, project, expected)
+    with pytest.raises(GeneratorError) as raised:
+        render_site(str(project), "site_assets/shop", {})
+    assert "secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("link", ["../.git/config", "../build/ca/RootCA.key"])
+def test_an_upload_cannot_rename_a_secret_into_a_public_file(project, cli, link):
+    write_files(project, {".git/config": "[remote]\n", "build/ca/RootCA.key": "k\n",
+                          "blueprints/shop/03-more.yaml": step_stage(
+                              "  - upload_file: {file: site_assets/logo.pem, "
+                              "bucket: !Output more.Name, key: logo.pem}\n")})
+    (project / "site_assets").mkdir(exist_ok=True)
+    os.symlink(link, project / "site_assets/logo.pem")
+    synth_fails(cli, project, "7:25: after_deploy[0].upload_file.file: site_assets/logo.pem "
+                              "cannot be shipped: it is ")

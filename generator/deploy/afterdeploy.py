@@ -11,8 +11,9 @@ import hashlib
 import os
 
 from ..errors import GeneratorError
-from ..paths import PathError, check_shippable, resolve
+from ..paths import PathError, check_shippable
 from ..site import render_site
+from ..steps import check_upload
 from .cloud import DeployError
 from .localurls import local_outputs
 from .manifest import StackSpec
@@ -50,7 +51,7 @@ def upload_file(deployer, spec: StackSpec, step: dict) -> None:
         raise DeployError(f"after deploy: {step['file']} does not exist{hint}; the stack is "
                           "deployed, so create the file and deploy again")
     try:
-        with open(resolve(deployer.root, step["file"]), "rb") as handle:
+        with open(check_upload(deployer.root, step["file"]), "rb") as handle:
             body = handle.read()
         check_shippable(step["file"], body)
     except PathError as exc:
