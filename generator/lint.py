@@ -116,9 +116,23 @@ def _run(jobs: list[LintJob], workers: int) -> list[list[list]]:
     if workers > 1 and len(jobs) >= PARALLEL_FROM:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+        try:
             return pool.map(_lint_one, raw, chunksize=max(1, len(raw) // (workers * 4)))
+        finally:
+            # close and join, not terminate: a worker must never be killed while it holds
+            # the pool's queue lock (the other worker would wait on it forever)
+            pool.close()
+            pool.join()
     return [_lint_one(job) for job in raw]
+
+
+def _worker_signals() -> None:
+    """Workers take the default signal handling, whatever their parent installed."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def lint(jobs: list[LintJob], cache_path: str | None,

@@ -8,6 +8,7 @@ boto3) when it runs, so `synth` never pays for them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import signal
@@ -216,10 +217,18 @@ def command_line(args) -> str:
     return shlex.join(words)
 
 
-def _interruptible() -> None:
-    """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C does."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+@contextlib.contextmanager
+def _interruptible():
+    """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C does; the
+    handler before it is put back afterwards (the library may run in a longer process)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _raise_interrupt(signum, frame) -> None:
@@ -234,8 +243,8 @@ def _deploy(args) -> int:
                       allow_replace=frozenset(args.allow_replace), parallel=args.parallel,
                       lock=True, lock_timeout=args.lock_timeout, command=command_line(args))
     deployer, stacks = _deployer(args, options)
-    _interruptible()
-    outcome = deployer.run(stacks)
+    with _interruptible():
+        outcome = deployer.run(stacks)
     state = len([c for c in deployer.cloud.state_calls if is_write(c)])
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
           + (f", {state} to the deploy lock and state table" if state else ""))
@@ -247,8 +256,8 @@ def _plan(args) -> int:
     from .runner import Options
 
     deployer, stacks = _deployer(args, Options(plan_only=True, lock=True))
-    _interruptible()
-    outcome = deployer.run(stacks)
+    with _interruptible():
+        outcome = deployer.run(stacks)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
             handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
