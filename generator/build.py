@@ -21,6 +21,7 @@ from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
 from .inputs import inputs_hash
 from .lint import Finding, LintJob, lint
 from .model import App, discover, load_app, load_app_spec
+from .paths import no_links
 from .refs import parse_output
 from .source import Tag
 from .synth import build_stage, guard
@@ -208,10 +209,13 @@ def _write(root: str, result: SynthResult, full: bool) -> None:
     files = dict(result.files)
     for asset in result.assets:
         files[f"build/assets/{asset.file_name}"] = asset.data
+    produced_dirs = {os.path.dirname(p) for p in result.files if p.endswith("manifest.json")}
+    for folder in sorted({os.path.dirname(p) for p in files} | produced_dirs
+                         | (_app_dirs(root) if full else set())):
+        no_links(root, folder)      # before anything is written: all or nothing
     for path, data in sorted(files.items()):
         if _write_if_changed(os.path.join(root, path), data):
             result.written.append(path)
-    produced_dirs = {os.path.dirname(p) for p in result.files if p.endswith("manifest.json")}
     for folder in sorted(produced_dirs):
         for name in sorted(os.listdir(os.path.join(root, folder))):
             path = f"{folder}/{name}"
@@ -220,6 +224,18 @@ def _write(root: str, result: SynthResult, full: bool) -> None:
                 result.removed.append(path)
     if full:
         result.removed += _remove_stale_apps(root, produced_dirs)
+
+
+def _app_dirs(root: str) -> set[str]:
+    """build/<env>/<app> folders there are now (links included, to be refused)."""
+    build = os.path.join(root, "build")
+    found = set()
+    for env in os.listdir(build) if os.path.isdir(build) else []:
+        found.add(f"build/{env}")
+        env_dir = os.path.join(build, env)
+        for app in os.listdir(env_dir) if os.path.isdir(env_dir) else []:
+            found.add(f"build/{env}/{app}")
+    return found
 
 
 def _remove_stale_apps(root: str, produced: set[str]) -> list[str]:
@@ -247,9 +263,10 @@ def _remove_empty(folder: str) -> None:
 
 def _write_if_changed(path: str, data: bytes) -> bool:
     try:
-        with open(path, "rb") as handle:
-            if handle.read() == data:
-                return False
+        if not os.path.islink(path):
+            with open(path, "rb") as handle:
+                if handle.read() == data:
+                    return False
     except FileNotFoundError:
         pass
     os.makedirs(os.path.dirname(path), exist_ok=True)

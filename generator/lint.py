@@ -76,6 +76,8 @@ class LintCache:
     def save(self, keep: set[str]) -> None:
         if not self.path or not (self.dirty or set(self.entries) - keep):
             return
+        if os.path.islink(os.path.dirname(self.path)) or os.path.islink(self.path):
+            return          # a cache is never written through a link (it may leave the project)
         data = {"format": CACHE_FORMAT, "cfn-lint": self.tool,
                 "entries": {k: v for k, v in sorted(self.entries.items()) if k in keep}}
         os.makedirs(os.path.dirname(self.path), exist_ok=True)

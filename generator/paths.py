@@ -77,6 +77,22 @@ def _check_links(base: str, relative: str) -> None:
         current = real
 
 
+def no_links(root: str, relative: str) -> None:
+    """Refuse a folder to write in (or delete from) that is, or lies below, a link: synth
+    writes only into real folders of the project (build/ is committed, so a pull request
+    could link build/<env>/<app> anywhere)."""
+    current = os.path.realpath(root)
+    for part in relative.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            shown = os.path.relpath(current, os.path.realpath(root))
+            raise PathError(f"{shown} is a link (to {os.readlink(current)}); synth writes "
+                            "only into real folders of the project: remove the link and run "
+                            "it again (nothing was written)")
+
+
 def inside(base: str, real: str) -> bool:
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 

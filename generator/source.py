@@ -10,6 +10,7 @@ expressions, so positions name the line the user wrote.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import jinja2
 import yaml
 
 from .errors import BlueprintError, GeneratorError, Mark, Problem, did_you_mean
-from .paths import PathError, read_text
+from .paths import PathError, inside, read_text, resolve
 from .sandbox import NOT_ALLOWED, Sandbox, first_tag_column, forbidden, template_line
 from .yamlerrors import explain
 
@@ -346,6 +347,11 @@ def _column_of(text: str, line: int, name: str) -> int:
 def load_file(root: str, shown: str, values: dict | None) -> Any:
     """Read (inside the project only), optionally render, and parse one blueprint file."""
     try:
+        real = resolve(root, shown)
+        if not inside(os.path.realpath(os.path.join(root, "blueprints")), real):
+            raise PathError(f"{shown} leads to "
+                            f"{os.path.relpath(real, os.path.realpath(root))}, outside "
+                            "blueprints/; a stage file must be a file of blueprints/")
         text = read_text(root, shown)
     except PathError as exc:
         raise BlueprintError([Problem(Mark(shown, exc.line, exc.col), "", exc.message)]

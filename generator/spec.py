@@ -51,7 +51,9 @@ def shown(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"{str(value).lower()} (a boolean; quote it if you meant text)"
-    return repr(value)
+    text = repr(value)
+    # a long value is cut short: a file linked in by mistake must not land in a CI log
+    return text if len(text) <= 80 else f"{text[:60]}… ({len(text)} characters)"
 
 
 class Type:
@@ -94,7 +96,7 @@ class Str(Type):
         if not isinstance(value, str):
             return self.fail(value, at)
         if self.choices and value not in self.choices:
-            at.error(f"expected {self.expected}, got {value!r}"
+            at.error(f"expected {self.expected}, got {shown(value)}"
                      + did_you_mean(value, self.choices))
             return None
         if self.pattern and not self.pattern.fullmatch(value) or \

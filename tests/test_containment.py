@@ -279,3 +279,37 @@ def test_an_upload_cannot_rename_a_secret_into_a_public_file(project, cli, link)
     os.symlink(link, project / "site_assets/logo.pem")
     synth_fails(cli, project, "7:25: after_deploy[0].upload_file.file: site_assets/logo.pem "
                               "cannot be shipped: it is ")
+
+
+@pytest.mark.parametrize("linked", ["build/dev/shop", "build/dev", "build/assets"])
+def test_synth_never_writes_or_deletes_through_a_linked_build_folder(project, tmp_path,
+                                                                     cli, linked):
+    outside = tmp_path / "victim"
+    write_files(outside, {"victim.json": "{}\n", "victim.yaml": "a: 1\n",
+                          "manifest.json": "{}\n"})
+    before = tree_digest(outside)
+    target = project / linked
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(outside, target)
+    run = cli(project, "synth", "--no-lint")
+    assert run.code == 1
+    assert f"error: {linked} is a link (to {outside}); synth writes only into real folders " \
+           "of the project" in run.err
+    assert tree_digest(outside) == before
+
+
+def test_a_stage_file_linked_to_a_secret_in_the_project_is_refused_unread(project, cli):
+    write_files(project, {".env": "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\n"})
+    os.symlink(project / ".env", project / "blueprints/shop/03-more.yaml")
+    run = cli(project, "synth", "--no-lint")
+    assert run.code == 1
+    assert "blueprints/shop/03-more.yaml leads to .env, outside blueprints/" in run.err
+    assert "wJalrXUtnFEMI" not in run.err + run.out
+
+
+def test_a_long_wrong_value_is_cut_short_in_errors(mini, cli):
+    write_files(mini, {"blueprints/shop/03-more.yaml":
+                       "resources:\n  T:\n    kind: table\n    key: {id: S}\n"
+                       f"    billing: {'x' * 500}\n"})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1 and "x" * 100 not in run.err and "(502 characters)" in run.err
