@@ -225,7 +225,7 @@ def _description(app: App, stage: Stage) -> str:
 
 def guard(builder: StageBuilder, template: dict) -> bool:
     """Report the policy guard's findings on the blueprint lines; True when there are none."""
-    violations = check_template(template)
+    violations = check_template(template, builder.app.env.account)
     for violation in violations:
         mark, path = locate(builder.sources.get(violation.logical_id), violation.logical_id,
                             violation.path)

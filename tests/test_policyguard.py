@@ -3,6 +3,8 @@ violation is a located error on the blueprint line and nothing is written."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from generator.policyguard import STAR_ONLY, check_template
@@ -56,7 +58,7 @@ VIOLATIONS = {
         raw_policy("- Effect: Allow\n  Principal: '*'\n  Action: s3:GetObject\n"
                    "  Resource: arn:aws:s3:::b/*", "AWS::S3::BucketPolicy"),
         f"10:24: {RAW}.Principal: an Allow to every principal ('*') without a Condition "
-        "makes this public"),
+        "naming who"),
     "public principal as AWS list": (
         raw_policy("- Effect: Allow\n  Principal: {AWS: ['*']}\n  Action: sqs:SendMessage\n"
                    "  Resource: arn:aws:sqs:eu-west-1:123456789012:q", "AWS::SQS::QueuePolicy"),
@@ -153,3 +155,115 @@ def test_kms_key_policies_name_the_key_as_star_and_pass():
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
                        "Action": ["kms:Decrypt"], "Resource": "*"}]}}}}}
     assert check_template(template) == []
+
+
+def policy(statement: dict, kind: str = "AWS::IAM::ManagedPolicy",
+           key: str = "PolicyDocument") -> dict:
+    return {"Resources": {"R": {"Type": kind, "Properties": {
+        key: {"Version": "2012-10-17", "Statement": [statement]}}}}}
+
+
+ADMIN = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+# Each was found to pass by a red-team review; each must now be refused.
+BYPASSES = {
+    "Effect as !If": policy({**ADMIN, "Effect": {"Fn::If": ["C", "Allow", "Deny"]}}),
+    "Effect as !Sub": policy({**ADMIN, "Effect": {"Fn::Sub": "Allow"}}),
+    "lower-case effect": policy({**ADMIN, "Effect": "allow"}),
+    "Statement as !If": {"Resources": {"R": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+        "PolicyDocument": {"Statement": {"Fn::If": ["C", [ADMIN], []]}}}}}},
+    "document as a JSON string": {"Resources": {"R": {"Type": "AWS::IAM::ManagedPolicy",
+                                                      "Properties": {"PolicyDocument": json.dumps(
+                                                          {"Statement": [ADMIN]})}}}},
+    "document as !Sub": {"Resources": {"R": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+        "PolicyDocument": {"Fn::Sub": json.dumps({"Statement": [ADMIN]})}}}}},
+    "? wildcards": policy({"Effect": "Allow", "Action": "iam:????????????",
+                           "Resource": "arn:aws:iam::123456789012:role/x"}),
+    "action as an intrinsic": policy({"Effect": "Allow", "Action": {"Fn::Join": [
+        "", ["iam", ":*"]]}, "Resource": "arn:aws:iam::123456789012:role/x"}),
+    "every resource through !Join": policy({"Effect": "Allow", "Action": "iam:PassRole",
+                                            "Resource": {"Fn::Join": ["", ["*"]]}}),
+    "every resource as an ARN": policy({"Effect": "Allow", "Action": "iam:CreateAccessKey",
+                                        "Resource": "arn:aws:*:*:*:*"}),
+    "NotPrincipal": policy({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:x"},
+                            "Action": "sns:Publish", "Resource": "arn:aws:sns:x"},
+                           "AWS::SNS::TopicPolicy", "PolicyDocument"),
+    "a condition naming nobody": policy({
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+        "AWS::S3::BucketPolicy"),
+    "everyone inside !Split": policy({"Effect": "Allow", "Principal": {
+        "AWS": {"Fn::Split": [",", "*"]}}, "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*"}, "AWS::S3::BucketPolicy"),
+    "another account trusted": policy({"Effect": "Allow", "Principal": {
+        "AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"},
+        "AWS::IAM::Role", "AssumeRolePolicyDocument"),
+    "OpenSearch access policy": policy(ADMIN | {"Principal": "*"},
+                                       "AWS::OpenSearchService::Domain", "AccessPolicies"),
+    "EFS file system policy": policy(ADMIN | {"Principal": "*"}, "AWS::EFS::FileSystem",
+                                     "FileSystemPolicy"),
+    "event bus policy": {"Resources": {"R": {"Type": "AWS::Events::EventBusPolicy",
+                                             "Properties": {"StatementId": "s", "Statement": {
+                                                 "Effect": "Allow", "Principal": "*",
+                                                 "Action": "events:PutEvents",
+                                                 "Resource": "arn:aws:events:x"}}}}},
+    "AWSLambda_FullAccess": {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AWSLambda_FullAccess"]}}}},
+    "a job-function policy": {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/job-function/SystemAdministrator"]}}}},
+    "SecretsManagerReadWrite": {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/SecretsManagerReadWrite"]}}}},
+    "a split admin name": {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "ManagedPolicyArns": [{"Fn::Join": ["", ["arn:aws:iam::aws:policy/Adminis",
+                                                 "tratorAccess"]]}]}}}},
+    "Lambda permission with NoValue": {"Resources": {"R": {
+        "Type": "AWS::Lambda::Permission", "Properties": {
+            "Action": "lambda:InvokeFunction", "FunctionName": "f", "Principal": "*",
+            "SourceAccount": {"Ref": "AWS::NoValue"}}}}},
+    "Lambda permission principal as !Sub": {"Resources": {"R": {
+        "Type": "AWS::Lambda::Permission", "Properties": {
+            "Action": "lambda:InvokeFunction", "FunctionName": "f",
+            "Principal": {"Fn::Sub": "*"}}}}},
+    "a public function URL": {"Resources": {"R": {"Type": "AWS::Lambda::Url", "Properties": {
+        "AuthType": "NONE", "TargetFunctionArn": "arn:f"}}}},
+    "a nested stack": {"Resources": {"R": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+        "TemplateURL": "https://attacker.s3.amazonaws.com/t.yaml"}}}},
+    "a custom resource": {"Resources": {"R": {"Type": "Custom::Anything", "Properties": {
+        "ServiceToken": "arn:aws:sns:us-east-1:999999999999:t"}}}},
+    "an include transform": {"Resources": {"R": {"Type": "AWS::SNS::Topic", "Properties": {
+        "Fn::Transform": {"Name": "AWS::Include",
+                          "Parameters": {"Location": "s3://attacker/x"}}}}}},
+    "an access key": {"Resources": {"R": {"Type": "AWS::IAM::AccessKey",
+                                          "Properties": {"UserName": "admin"}}}},
+    "a user added to a group": {"Resources": {"R": {
+        "Type": "AWS::IAM::UserToGroupAddition",
+        "Properties": {"GroupName": "Admins", "Users": ["me"]}}}},
+    "a policy on the deploy role": {"Resources": {"R": {"Type": "AWS::IAM::Policy",
+                                                        "Properties": {
+        "PolicyName": "p", "Roles": ["ci-deploy-role"], "PolicyDocument": {"Statement": [{
+            "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}}}}},
+    "a secret copied into a parameter": {"Resources": {"R": {"Type": "AWS::SSM::Parameter",
+                                                             "Properties": {
+        "Type": "String",
+        "Value": "{{resolve:secretsmanager:prod/db:SecretString:password}}"}}}},
+}
+
+
+@pytest.mark.parametrize("case", BYPASSES, ids=str)
+def test_each_known_bypass_is_refused(case):
+    assert check_template(BYPASSES[case]), f"{case} passed the guard"
+
+
+def test_the_deploy_review_reads_odd_policies_without_crashing():
+    from generator.deploy.models import Change
+    from generator.deploy.security import review
+
+    new = BYPASSES["Effect as !If"]["Resources"]
+    found = review([Change("Add", "R", "AWS::IAM::ManagedPolicy", "")], {}, new)
+    assert found and found[0].rows
+
+
+def test_the_account_pinned_for_the_environment_may_be_trusted():
+    trusted = policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                      "Action": "sts:AssumeRole"}, "AWS::IAM::Role", "AssumeRolePolicyDocument")
+    assert check_template(trusted, account="123456789012") == []
+    assert check_template(trusted, account="111111111111")

@@ -115,7 +115,9 @@ def _grants(resource: dict | None) -> set[tuple[str, str, str, str, str]]:
         condition = _json(statement.get("Condition", ""))
         for action in _listed(statement.get("Action", statement.get("NotAction"))):
             for target in _listed(statement.get("Resource", "")):
-                rows.add((statement.get("Effect", "Allow"), principal, str(action),
+                effect = statement.get("Effect", "Allow")
+                rows.add((effect if isinstance(effect, str) else _json(effect), principal,
+                          action if isinstance(action, str) else _json(action),
                           _json(target), condition))
     return rows
 
@@ -123,7 +125,7 @@ def _grants(resource: dict | None) -> set[tuple[str, str, str, str, str]]:
 def added_permissions(old: dict | None, new: dict | None) -> list[str]:
     """What a new version of a resource allows that the old one did not, one line each
     (an Allow that lost its Condition counts as new)."""
-    rows = sorted(row for row in _grants(new) - _grants(old) if row[0] == "Allow")
+    rows = sorted(row for row in _grants(new) - _grants(old) if row[0] != "Deny")
     return [f"+ allow {action} on {target}"
             + (f" to {principal}" if principal != '""' else "")
             + (f" when {condition}" if condition != '""' else "")
@@ -138,7 +140,7 @@ def dropped_statements(old: dict | None, new: dict | None) -> list[str]:
     for statement in _statements(old):
         if _json(statement) in kept:
             continue
-        if statement.get("Effect") == "Deny":
+        if statement.get("Effect") != "Allow":
             rows.append(f"- drops Deny {_shown(statement.get('Action'))} on "
                         f"{_shown(statement.get('Resource'))}"
                         + (f" when {_shown(statement['Condition'])}"
@@ -153,8 +155,8 @@ def _statements(resource: dict | None) -> list[dict]:
     if not resource:
         return []
     props = _props(resource)
-    return [s for _, document, _ in documents(resource.get("Type", ""), props)
-            for s in statements(document) if isinstance(s, dict)]
+    return [s for _, document, _ in documents(str(resource.get("Type", "")), props)
+            if isinstance(document, dict) for s in statements(document) if isinstance(s, dict)]
 
 
 def _props(resource: dict) -> dict:
