@@ -203,6 +203,7 @@ def _tab_problems(text: str, file: str, lines: list | None) -> list[Problem]:
 
 
 _JINJA = Sandbox(autoescape=False)
+_JINJA.filters["_typed_value"] = lambda value: _typed_value(value)
 
 
 _SIMPLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -245,14 +246,13 @@ def render_with_lines(text: str, file: str, values: dict) -> tuple[str, list | N
     simple = _SIMPLE.sub("", text)
     if not _JINJA_SYNTAX.search(simple) and all(
             m.group(1) in values for m in _SIMPLE.finditer(text)):
-        typed = _typed(text, values, expressions=False)
-        return _SIMPLE.sub(lambda m: str(values[m.group(1)]), typed), None
+        return _substituted(text, values), None
     try:
         refused = forbidden(_JINJA, text)
         if refused:
             raise BlueprintError([Problem(Mark(file, line, col), "", message)
                                   for line, col, message in refused])
-        typed = _typed(text, values, expressions=True)
+        typed = _whole_values(text)
         rendered = _JINJA.from_string(typed).render(**values)
         return rendered, _written_lines(typed, rendered, values)
     except jinja2.TemplateSyntaxError as exc:
@@ -275,27 +275,42 @@ _WHOLE = re.compile(r"""^(?P<head>[ \t]*(?:-[ \t]+)*(?:[^\s#'"{}\[\],-][^#]*?:[ 
                     r"""(?P<tail>[ \t]*(?:#.*)?)$""", re.M)
 
 
-def _typed(text: str, values: dict, expressions: bool) -> str:
-    """Each value that is exactly one `{{ … }}` becomes the YAML of what it evaluates to,
-    so `memory: "{{ memory }}"` (the form an editor parses) is the number 512 and a text
-    value stays text, whatever it looks like. Other uses are rendered as text."""
+def _typed_value(value: Any) -> str:
+    """A value as YAML that reads back as the same value (JSON is YAML)."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)                      # raises the located "undefined value" error
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return json.dumps(str(value), ensure_ascii=False)
+
+
+def _whole_values(text: str) -> str:
+    """Each value that is exactly one `{{ … }}` is rendered through `_typed_value`, so
+    `memory: "{{ memory }}"` (the form an editor parses) is the number 512 and a text value
+    stays text, whatever it looks like. The value is output by Jinja2, never written back
+    into the template: it is data, not template code."""
     def typed(found: re.Match) -> str:
-        head, expression = found.group("head"), found.group("expr").strip()
-        if not head.strip():
+        if not found.group("head").strip():
             return found.group(0)     # a line of its own may inject YAML text on purpose
-        try:
-            if expression in values:
-                value = values[expression]
-            elif expressions:
-                value = _JINJA.compile_expression(expression, undefined_to_none=False)(
-                    **values)
-            else:
-                return found.group(0)
-            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        except Exception:  # noqa: BLE001 - the full render reports it with its line
-            return found.group(0)
-        return f"{head}{encoded}{found.group('tail')}"
+        return (f"{found.group('head')}{{{{ ({found.group('expr')}) | _typed_value }}}}"
+                f"{found.group('tail')}")
     return _WHOLE.sub(typed, text)
+
+
+def _substituted(text: str, values: dict) -> str:
+    """The fast path: `{{ name }}`s replaced by their values in one pass over the written
+    text (a value holding `{{ }}` is never looked at again)."""
+    lines = []
+    for line in text.split("\n"):
+        whole = _WHOLE.fullmatch(line)
+        name = whole.group("expr").strip() if whole else ""
+        if whole and whole.group("head").strip() and name in values:
+            lines.append(whole.group("head") + _typed_value(values[name])
+                         + whole.group("tail"))
+        else:
+            lines.append(_SIMPLE.sub(lambda m: str(values[m.group(1)]), line))
+    return "\n".join(lines)
 
 
 def _runtime_message(exc: Exception) -> str:

@@ -70,3 +70,19 @@ def test_the_customers_app_differs_by_environment_in_numbers():
 
     assert function("dev")["MemorySize"] == 256
     assert function("prod")["MemorySize"] == 1024
+
+
+@pytest.mark.parametrize("text", [
+    "label: {{ label }}\n",                                   # the fast path
+    "label: \"{{ label }}\"\n{% if true %}x: 1{% endif %}\n",  # the Jinja2 path
+    "label: x {{ label }}\n{% if true %}x: 1{% endif %}\n",
+])
+def test_environment_values_are_data_never_template_code(text):
+    values = {"label": "{{ 7 * 7 }}{% for i in 'ab' %}{{ i }}{% endfor %}"}
+    parsed = yaml.safe_load(render(text, "x.yaml", values))
+    assert "49" not in str(parsed["label"]) and "{{ 7 * 7 }}" in parsed["label"]
+
+
+def test_a_built_expression_is_output_not_rendered_again():
+    text = "label: \"{{ '%c%c 7*7 %c%c' % (123, 123, 125, 125) }}\"\n"
+    assert yaml.safe_load(render(text, "x.yaml", {})) == {"label": "{{ 7*7 }}"}
