@@ -52,6 +52,9 @@ class BlueprintError(GeneratorError):
         self.problems = sorted(problems, key=_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):
+        return type(self), (self.problems,)
+
 
 def _order(problem: Problem) -> tuple:
     mark = problem.mark or Mark("", 0, 0)

@@ -13,9 +13,16 @@ cannot make the synth allocate gigabytes or spin for minutes.
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import resource
+import select
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jinja2
@@ -24,6 +31,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MAX_LENGTH = 1_000_000       # characters or items a `*` may produce
 MAX_EXPONENT = 1_000         # `x ** n` beyond this is refused
+RENDER_SECONDS = 10          # CPU a blueprint's rendering may use
+RENDER_MEMORY = 1 << 30      # and memory above what the process holds already
 NOT_ALLOWED = "not allowed in a blueprint"
 FILE_TAGS = {nodes.Include: "include", nodes.Import: "import",
              nodes.FromImport: "from … import", nodes.Extends: "extends"}
@@ -42,8 +51,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
-            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-                raise SecurityError(f"a power above {MAX_EXPONENT} is {NOT_ALLOWED}")
+            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT or \
+                    isinstance(left, int) and abs(left).bit_length() * abs(right) > 100_000:
+                raise SecurityError(f"a power above {MAX_EXPONENT} (or a result above "
+                                    f"100,000 bits) is {NOT_ALLOWED}")
             return left ** right
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
@@ -51,6 +62,91 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError(f"repeating a value into more than {MAX_LENGTH:,} "
                                     f"characters or items is {NOT_ALLOWED}")
         return left * right
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja2's signature
+        """Calls with huge sizes (`'a'.center(10**9)`, `ljust`, `zfill`) are refused."""
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and value > MAX_LENGTH:
+                raise SecurityError(f"a size above {MAX_LENGTH:,} is {NOT_ALLOWED}")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def isolated(work: Callable[..., Any], *args: Any) -> Any:
+    """Run `work(*args)` in a forked child with CPU and memory limits (what a template
+    may cost is not knowable in advance: a macro that recurses twice per level, nested
+    loops, string building). Its result, or the GeneratorError it raised, comes back;
+    a child that hits a limit is a LimitExceeded. Off the main thread (where forking is
+    not safe) it runs here."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(os, "fork"):
+        return work(*args)
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                         # the child
+        os.close(reader)
+        _child(work, args, writer)
+    os.close(writer)
+    try:
+        data = _read_all(reader, RENDER_SECONDS * 3)
+    finally:
+        os.close(reader)
+        _reap(pid)
+    if not data:
+        raise LimitExceeded(f"more than {RENDER_SECONDS} s of CPU or "
+                            f"{RENDER_MEMORY >> 20} MB of memory")
+    kind, value = pickle.loads(data)
+    if kind == "ok":
+        return value
+    raise value
+
+
+class LimitExceeded(Exception):
+    """A template's rendering used more than it may."""
+
+
+def _child(work: Callable[..., Any], args: tuple, writer: int) -> None:
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with open("/proc/self/statm") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (size + RENDER_MEMORY, size + RENDER_MEMORY))
+        resource.setrlimit(resource.RLIMIT_CPU, (RENDER_SECONDS, RENDER_SECONDS + 1))
+        try:
+            outcome = ("ok", work(*args))
+        except MemoryError:
+            outcome = ("error", LimitExceeded(f"more than {RENDER_MEMORY >> 20} MB of "
+                                              "memory"))
+        except Exception as exc:  # noqa: BLE001 - sent back to the parent as it is
+            outcome = ("error", exc)
+        data = pickle.dumps(outcome)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(writer, view):]
+    finally:
+        os._exit(0)
+
+
+def _read_all(reader: int, seconds: float) -> bytes:
+    chunks, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([reader], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(reader, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+    return b""
+
+
+def _reap(pid: int) -> None:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def forbidden(env: jinja2.Environment, text: str, what: str = "blueprint",

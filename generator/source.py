@@ -20,7 +20,15 @@ import yaml
 
 from .errors import BlueprintError, GeneratorError, Mark, Problem, did_you_mean
 from .paths import PathError, inside, read_text, resolve
-from .sandbox import NOT_ALLOWED, Sandbox, first_tag_column, forbidden, template_line
+from .sandbox import (
+    NOT_ALLOWED,
+    LimitExceeded,
+    Sandbox,
+    first_tag_column,
+    forbidden,
+    isolated,
+    template_line,
+)
 from .yamlerrors import explain
 
 INTRINSIC_TAGS = (
@@ -157,7 +165,12 @@ def parse_yaml(text: str, file: str, lines: list | None = None,
     loader.source_lines = lines
     loader.problems = []
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        _check_size(node, file)
+        data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise BlueprintError([Problem(Mark(file, 1, 1), "", "invalid YAML: nested too "
+                                      "deeply (hundreds of levels); flatten it")]) from None
     except yaml.MarkedYAMLError as exc:
         line, col, message = explain(exc, text)
         where = _mark(file, yaml.Mark("", 0, line - 1, col - 1, None, None), lines)
@@ -175,6 +188,41 @@ def parse_yaml(text: str, file: str, lines: list | None = None,
     if loader.problems:
         raise BlueprintError(loader.problems)
     return data
+
+
+MAX_NODES = 200_000
+
+
+def _check_size(root: Any, file: str) -> None:
+    """Aliases share nodes, so a few lines can stand for billions of values ("billion
+    laughs"): count the values a document expands to before building any of them."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 0) for c in children)
+            if sizes[id(node)] > MAX_NODES:
+                mark = _mark(file, root.start_mark)
+                raise BlueprintError([Problem(mark, "", f"invalid YAML: its anchors and "
+                                              f"aliases expand to more than {MAX_NODES:,} "
+                                              "values; write it out, or use fewer aliases")])
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: Any) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _rendered_hint(written: str | None, line: int, rendered: list[str]) -> str:
@@ -248,6 +296,16 @@ def render_with_lines(text: str, file: str, values: dict) -> tuple[str, list | N
             m.group(1) in values for m in _SIMPLE.finditer(text)):
         return _substituted(text, values), None
     try:
+        return isolated(_render_jinja, text, file, values)
+    except LimitExceeded as exc:
+        raise BlueprintError([Problem(Mark(file, 1, 1), "", f"rendering this file took {exc}; "
+                                      "a blueprint's {{ }} and {% %} must stay small "
+                                      "(nothing was written)")]) from None
+
+
+def _render_jinja(text: str, file: str, values: dict) -> tuple[str, list | None]:
+    """The Jinja2 path of `render_with_lines`, run in a child process with limits."""
+    try:
         refused = forbidden(_JINJA, text)
         if refused:
             raise BlueprintError([Problem(Mark(file, line, col), "", message)
@@ -314,6 +372,9 @@ def _substituted(text: str, values: dict) -> str:
 
 
 def _runtime_message(exc: Exception) -> str:
+    if isinstance(exc, MemoryError):
+        return ("{{ … }} needs more memory than a blueprint may use; keep values small "
+                "(nothing was written)")
     if isinstance(exc, jinja2.sandbox.SecurityError):
         message = str(exc)
         if NOT_ALLOWED not in message:

@@ -50,7 +50,8 @@ ESCAPES = {
         "items is not allowed in a blueprint"),
     "huge power": (
         "{{ 9 ** 99999999 }}",
-        "5:12: {{ … }} refused: a power above 1000 is not allowed in a blueprint"),
+        "5:12: {{ … }} refused: a power above 1000 (or a result above 100,000 bits) is not "
+        "allowed in a blueprint"),
     "no built-in globals": (
         "{{ lipsum() }}",
         "5:12: undefined value 'lipsum' in {{ … }}"),
@@ -119,3 +120,44 @@ def test_site_partials_are_included_from_the_site_folder_only(tmp_path):
                            "site_assets/shop/index.html": "{% include '_layout.html' %}"})
     files = render_site(str(tmp_path), "site_assets/shop", {"api_url": "https://x"})
     assert [(f.key, f.body) for f in files] == [("index.html", b"<main>https://x</main>\n")]
+
+
+COSTLY = {
+    "exponential macro": "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}"
+                         "{% endmacro %}{{ f(40) }}",
+    "nested loops": "{% for a in 'x' * 1000 %}{% for b in 'x' * 1000 %}{% for c in 'x' * 1000 %}"
+                    "{% endfor %}{% endfor %}{% endfor %}",
+    "a huge power": "{{ ((10 ** 1000) ** 1000) ** 1000 }}",
+    "a huge width": "{{ 'a'.center(999999999) }}",
+    "a huge filter width": "{{ 'a' | center(999999999) }}",
+    "doubling": "{% set a = 'a' * 1000000 %}" + "{% set a = a ~ a %}" * 11 + "{{ a | length }}",
+}
+
+
+@pytest.mark.parametrize("case", COSTLY, ids=str)
+def test_costly_templates_are_stopped_with_a_located_error(case, mini, cli, monkeypatch):
+    from generator import sandbox
+
+    monkeypatch.setattr(sandbox, "RENDER_SECONDS", 1)
+    monkeypatch.setattr(sandbox, "RENDER_MEMORY", 300 << 20)
+    before = tree_digest(mini / "build")
+    write_files(mini, {STAGE: "description: x\n" + COSTLY[case] + "\nresources:\n"
+                              "  Q:\n    kind: table\n    key: {id: S}\n"})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1
+    assert f"error: {STAGE}:" in run.err and "Traceback" not in run.err
+    assert any(words in run.err for words in ("not allowed in a blueprint", "must stay small",
+                                              "more memory than a blueprint may use"))
+    assert tree_digest(mini / "build") == before
+
+
+def test_aliases_that_expand_to_billions_are_refused(mini, cli):
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for level in "bcdefghi":
+        previous = chr(ord(level) - 1)
+        lines.append(f"{level}: &{level} [" + ",".join([f"*{previous}"] * 9) + "]")
+    write_files(mini, {STAGE: "\n".join(lines) + "\nresources: {}\n"})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1
+    assert f"error: {STAGE}:1:1: invalid YAML: its anchors and aliases expand to more than " \
+           "200,000 values" in run.err
