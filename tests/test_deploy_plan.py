@@ -219,3 +219,42 @@ def test_templates_written_with_short_forms_are_read_too():
     assert template_resources(body)["R"]["Properties"] == {
         "TopicName": {"Fn::Sub": "${AWS::StackName}-t"}, "X": {"Fn::GetAtt": ["A", "B"]}}
     assert template_resources({"Resources": {"R": {}}}) == {"R": {}}
+
+
+def test_the_local_cloud_is_reached_directly_whatever_proxy_is_set(monkeypatch):
+    import http.server
+    import threading
+
+    from generator.deploy.cloud import Cloud
+
+    hits = {"proxy": 0, "cloud": 0}
+
+    def server(name: str):
+        class Answer(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                hits[name] += 1
+                body = b"<ListAllMyBucketsResult><Buckets/></ListAllMyBucketsResult>"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        made = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=made.serve_forever, daemon=True).start()
+        return made
+
+    proxy, cloud_server = server("proxy"), server("cloud")
+    try:
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.server_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        cloud = Cloud(Target.local_cloud(f"http://127.0.0.1:{cloud_server.server_port}"))
+        cloud.client("s3", "eu-west-1").list_buckets()
+        assert hits == {"proxy": 0, "cloud": 1}
+    finally:
+        proxy.shutdown()
+        cloud_server.shutdown()

@@ -191,7 +191,10 @@ class Cloud:
         import boto3
         from botocore.config import Config
 
-        config = Config(**(LOCAL_TIMEOUTS if self.target.local else AWS_TIMEOUTS))
+        # the local cloud is reached directly: an HTTP_PROXY in the environment must not
+        # see (or redirect) its traffic
+        config = Config(**(dict(LOCAL_TIMEOUTS, proxies={}) if self.target.local
+                           else AWS_TIMEOUTS))
         if self._session is None:
             self._session = boto3.session.Session(**(LOCAL_KEYS if self.target.local else {}))
         if self.target.local:

@@ -37,7 +37,8 @@ def endpoint(port: int) -> str:
 
 def healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint(port)}/_ministack/health", timeout=1) as r:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with direct.open(f"{endpoint(port)}/_ministack/health", timeout=1) as r:
             return r.status == 200 and "cloudformation" in json.load(r).get("services", {})
     except (OSError, ValueError):
         return False
