@@ -134,7 +134,7 @@ def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: 
         jobs = [LintJob(s.path, s.text, s.manifest_entry["region"], s.sources)
                 for s in result.stacks]
         cache = os.path.join(root, cache_path) if cache_path else None
-        result.findings, result.cache_hits = lint(jobs, cache)
+        result.findings, result.cache_hits = lint(jobs, cache, full=not envs and not apps)
         if any(f.is_error for f in result.findings):
             raise LintFailed(result.findings)
     if write:
