@@ -83,8 +83,8 @@ $(CHROMIUM):
 	  echo "the browser test needs Chromium at $(CHROMIUM): install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; \
 	fi
 
-bench: $(STAMP) ## time synth, lint and their cache; prints a table
-	@$(BIN)/python -m tests.bench
+bench: $(STAMP) ## time synth, lint and their cache against cfn-lint; SCALE=1,10,100,1000 adds rows at scale
+	@$(BIN)/python -m tests.bench $(if $(SCALE),--scale $(SCALE))
 
 deploy: $(STAMP) ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)
 	@$(GEN) deploy $(ARGS) $(DEPLOY_ARGS)
