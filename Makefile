@@ -64,8 +64,12 @@ synth: $(STAMP) ## blueprints -> linted templates in build/ (ENV=, APP= to narro
 
 CHROMIUM ?= /usr/bin/chromium
 
-test: $(STAMP) $(REFEREES_STAMP) $(CHROMIUM) ## run the test suite (browser test and checkov included)
-	@REFEREES=$(REFEREES) $(BIN)/python -m pytest -q
+# One pytest worker per core (pytest-xdist). Tests sharing a module fixture (a local
+# cloud, a deployed site, a checkov run) stay on one worker, so it is set up once
+# (tests/conftest.py schedules them); the others go to whichever worker is free.
+TEST_WORKERS ?= auto
+test: $(STAMP) $(REFEREES_STAMP) $(CHROMIUM) ## run the test suite on every core (browser test and checkov included)
+	@REFEREES=$(REFEREES) $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 e2e: $(STAMP) $(CHROMIUM) ## the raffle site in headless Chromium on the local cloud (screenshots in build/e2e/)
 	@$(BIN)/python -m pytest -q -m e2e
@@ -79,8 +83,8 @@ $(CHROMIUM):
 	  echo "the browser test needs Chromium at $(CHROMIUM): install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; \
 	fi
 
-bench: $(STAMP) ## time synth, lint and their cache; prints a table
-	@$(BIN)/python -m tests.bench
+bench: $(STAMP) ## time synth, lint and their cache against cfn-lint; SCALE=1,10,100,1000 adds rows at scale
+	@$(BIN)/python -m tests.bench $(if $(SCALE),--scale $(SCALE))
 
 # deploy and plan synthesize first, so they never work from a stale build/.
 deploy: $(STAMP) synth ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_ARGS=--yes in CI)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,32 @@ def copy_sources(dest: Path) -> Path:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     return copy_sources(tmp_path)
+
+
+SHARED_FIXTURE = re.compile(r"""scope=["'](module|package|session)["']""")
+
+
+@cache
+def _shares_a_fixture(path: str) -> bool:
+    """Whether a test file defines a fixture shared by its tests (a local cloud, a
+    deployed site, a checkov run): read from its text, as the xdist controller does
+    not collect tests itself."""
+    try:
+        return bool(SHARED_FIXTURE.search((REPO / path).read_text()))
+    except OSError:
+        return True
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs pytest-xdist: the tests of a file that shares a fixture run on
+    one worker, in file order, so it is set up once and tests building on the one before
+    still do; every other test goes to whichever worker is free. (pytest-xdist's own
+    `--dist loadgroup` cannot be used: its group marks are lost with pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFixture(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if _shares_a_fixture(path) else nodeid
+
+    return ByFixture(config, log) if config.getvalue("dist") == "load" else None

@@ -12,7 +12,7 @@ import boto3
 from generator.build import synth
 from generator.deploy import localcloud
 from generator.deploy.afterdeploy import run_steps
-from generator.deploy.cloud import Cloud, Target
+from generator.deploy.cloud import Cloud, DeployError, Target
 from generator.deploy.manifest import load_stacks
 from generator.deploy.runner import Console, Deployer, Options
 
@@ -20,10 +20,18 @@ from .conftest import REPO, copy_sources
 
 
 class LocalCloud:
-    def __init__(self, workdir: Path) -> None:
-        self.port = localcloud.free_port()
-        self.endpoint = localcloud.endpoint(self.port)
-        self.pid = localcloud.start(self.port, str(workdir / "ministack.log"))
+    def __init__(self, workdir: Path, attempts: int = 3) -> None:
+        # Test workers (pytest-xdist) start local clouds at the same time: a free port
+        # can be taken by another one before MiniStack binds it, so try a fresh one.
+        for attempt in range(attempts):
+            self.port = localcloud.free_port()
+            self.endpoint = localcloud.endpoint(self.port)
+            try:
+                self.pid = localcloud.start(self.port, str(workdir / "ministack.log"))
+                return
+            except DeployError:
+                if attempt == attempts - 1:
+                    raise
 
     def stop(self) -> None:
         localcloud.stop(self.pid)

@@ -3,10 +3,13 @@ results are cached, and parallel linting finds what serial linting finds."""
 
 from __future__ import annotations
 
+import gc
+import json
+import shutil
 import subprocess
 import sys
 
-from generator.lint import LintJob, lint
+from generator.lint import LintJob, _collecting, lint
 
 from .conftest import tree_digest, write_files
 
@@ -92,3 +95,52 @@ Resources:
     parallel, _ = lint(jobs, None, workers=2)
     assert serial == parallel
     assert [f.rule for f in serial] == ["E3002"] * 10
+
+
+def _two_apps_two_envs(root) -> None:
+    """mini's shop, in two environments, and a renamed copy of it: 8 templates."""
+    app = (root / "blueprints/shop/app.yaml").read_text()
+    twice = app + "  prod:\n    region: eu-west-1\n    values:\n      domain: shop.example\n"
+    (root / "blueprints/shop/app.yaml").write_text(twice)
+    shutil.copytree(root / "blueprints/shop", root / "blueprints/store")
+    (root / "blueprints/store/app.yaml").write_text(twice.replace("name: shop",
+                                                                  "name: store"))
+
+
+def test_narrowed_synths_keep_every_other_templates_cache_entries(mini, cli):
+    _two_apps_two_envs(mini)
+    assert "lint cache 0/8" in cli(mini, "synth").out
+    subsets = [["--app", "shop"], ["--env", "prod"], ["--app", "store", "--env", "dev"], [],
+               ["--env", "dev"], ["--app", "shop", "--app", "store"]]
+    for narrowed in subsets:
+        run = cli(mini, "synth", *narrowed)
+        assert run.code == 0
+        count = run.out.split("lint cache ", 1)[1].split(",", 1)[0]
+        assert count.split("/")[0] == count.split("/")[1], (narrowed, run.out)
+
+
+def test_a_full_synth_drops_the_entries_of_templates_that_are_gone(mini, cli):
+    _two_apps_two_envs(mini)
+    cli(mini, "synth", "--app", "store")
+    shutil.rmtree(mini / "blueprints/store")
+    cli(mini, "synth", "--app", "shop")
+    cached = json.loads((mini / ".cache/lint.json").read_text())
+    assert len(cached["paths"]) == 8
+    cli(mini, "synth")
+    cached = json.loads((mini / ".cache/lint.json").read_text())
+    assert sorted(cached["paths"]) == [f"build/{env}/shop/0{n}-{stage}.yaml"
+                                       for env in ("dev", "prod")
+                                       for n, stage in ((1, "data"), (2, "code"))]
+    assert set(cached["entries"]) == set(cached["paths"].values())
+
+
+def test_linting_collects_new_cycles_only_and_restores_the_collector():
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        with _collecting():
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        if was:
+            gc.enable()
