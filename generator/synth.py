@@ -151,10 +151,11 @@ class StageBuilder:
                    f"generates a resource named {title}; rename {blueprint.logical_id}")
 
     def code(self, source: Resource, folder: str, include: tuple[str, ...],
-             handler: str | None = None) -> str:
+             handler: str | None = None, runtime: str = "python") -> str:
         """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip.
 
-        With `handler` (module.function), the module must define that function."""
+        With `handler` (module.function), the module must define that function (for
+        Node.js, the file must exist)."""
         node = source.node
         for key, name in [("code", folder)] + [("include", n) for n in include]:
             if not os.path.lexists(os.path.join(self.root, "lambda_code", name)):
@@ -168,7 +169,8 @@ class StageBuilder:
             self.error(node.value_marks["code"], f"resources.{source.logical_id}.code",
                        str(exc))
             return "missing"
-        wrong = handler and handler_problem(self.root, folder, include, handler)
+        wrong = handler and handler_problem(self.root, folder, include, handler,
+                                                runtime)
         if wrong:
             key = "handler" if "handler" in node else "code"
             self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
