@@ -31,6 +31,13 @@ STAR_ONLY = {
     "ec2:DeleteNetworkInterface": "a function in a VPC: removes the interfaces it made",
     "sts:GetCallerIdentity": "who am I: takes no resource",
 }
+# Step Functions (and other vended logs) set up log delivery with these: AWS documents
+# them with `Resource: '*'` only, as deliveries have no ARN before they exist.
+STAR_ONLY.update({action: "log delivery of a state machine: deliveries take no ARN" for
+                  action in ("logs:CreateLogDelivery", "logs:DeleteLogDelivery",
+                             "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+                             "logs:GetLogDelivery", "logs:ListLogDeliveries",
+                             "logs:PutResourcePolicy", "logs:UpdateLogDelivery")})
 IDENTITY_TYPES = frozenset({
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User",
     "AWS::IAM::Group", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy",
