@@ -1,0 +1,139 @@
+"""The orders app on the local cloud (MiniStack): deployed from its committed-shape
+templates, then driven end to end. Bounded: every wait has a deadline.
+
+Not shown here, and not claimed: an alarm firing (that needs CloudWatch metrics over
+whole periods; the deployed alarms' metrics and actions are asserted instead), and the
+hourly schedule firing (its deployed target and role are asserted, its handler runs in
+tests/test_orders_handlers.py). The express state machine's run is proven by its
+output in the notification, since express executions are not listed (as on AWS).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from .localcloud import LocalCloud, deploy, project
+
+pytestmark = pytest.mark.slow
+DEADLINE = 40.0
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    cloud = LocalCloud(tmp_path_factory.mktemp("ministack-orders"))
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory, local):
+    started = time.monotonic()
+    root = project(tmp_path_factory.mktemp("orders"))
+    outcome, text, _ = deploy(root, local, apps=["orders"])
+    assert not outcome.failures, (outcome.failures, text)
+    return {"outputs": _outputs(local), "started": started}
+
+
+def _outputs(local: LocalCloud) -> dict:
+    found = {}
+    cfn = local.client("cloudformation")
+    for stage in ("messaging", "data", "functions", "api"):
+        stack = cfn.describe_stacks(StackName=f"orders-dev-{stage}")["Stacks"][0]
+        found.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    return found
+
+
+def _until(what: str, check, deadline: float = DEADLINE):
+    """Poll fast, then back off, until `check()` is truthy; fail after the deadline."""
+    start, pause = time.monotonic(), 0.1
+    while time.monotonic() - start < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(pause)
+        pause = min(pause * 1.5, 1.0)
+    pytest.fail(f"{what}: not within {deadline:.0f} s")
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _api_url(local: LocalCloud, outputs: dict) -> str:
+    return (f"{local.endpoint}/_aws/execute-api/{outputs['ApiId']}/"
+            f"{outputs['ApiStageName']}/orders")
+
+
+def _receive(local: LocalCloud, url: str) -> list[dict]:
+    sqs = local.client("sqs")
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                               MessageAttributeNames=["All"],
+                               WaitTimeSeconds=1).get("Messages", [])
+
+
+def test_an_order_is_stored_fulfilled_and_notified(deployed, local):
+    outputs = deployed["outputs"]
+    status, body = _post(_api_url(local, outputs), {"item": "teapot", "quantity": 2})
+    assert status == 202, body
+    table = local.client("dynamodb")
+    item = _until("the order in the table", lambda: table.get_item(
+        TableName=outputs["TableName"], Key={"id": {"S": body["id"]}}).get("Item"))
+    assert item == {"id": {"S": body["id"]}, "item": {"S": "teapot"},
+                    "quantity": {"N": "2"}, "status": {"S": "placed"}}
+    messages = _until("the notification", lambda: _receive(local,
+                                                           outputs["NotificationsUrl"]))
+    notified = json.loads(messages[0]["Body"])        # raw delivery: the message itself
+    assert notified == {"id": body["id"], "item": "teapot", "quantity": 2,
+                        "status": "fulfilled"}        # the state machine's output
+    attributes = messages[0]["MessageAttributes"]
+    assert attributes["type"]["StringValue"] == "order_placed"
+    assert len(attributes["signature"]["StringValue"]) == 64
+
+
+def test_a_bad_order_is_refused_before_anything_is_queued(deployed, local):
+    status, body = _post(_api_url(local, deployed["outputs"]), {"item": "", "quantity": 0})
+    assert status == 400 and "item" in body["error"]
+
+
+def test_a_poisoned_message_reaches_the_dead_letter_queue(deployed, local):
+    """Sent straight to the intake queue (the API never queues one): the worker fails it
+    alone every time, and after max_receives (2) SQS moves it to IntakeDlq. The queue's
+    visibility (30 s, six times the worker's timeout) is shortened on the deployed queue
+    so the test waits seconds, not minutes; the redrive is still SQS's own."""
+    outputs = deployed["outputs"]
+    sqs = local.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=outputs["IntakeUrl"],
+                             Attributes={"VisibilityTimeout": "1"})
+    sqs.send_message(QueueUrl=outputs["IntakeUrl"], MessageBody="not an order")
+    moved = _until("the poisoned message in the dead-letter queue",
+                   lambda: _receive(local, outputs["IntakeDlqUrl"]))
+    assert [m["Body"] for m in moved] == ["not an order"]
+
+
+def test_the_schedule_and_alarms_exist_and_point_where_they_should(deployed, local):
+    outputs = deployed["outputs"]
+    schedules = local.client("scheduler").list_schedules()["Schedules"]
+    hourly = [local.client("scheduler").get_schedule(Name=s["Name"]) for s in schedules]
+    report = [s for s in hourly if s["Target"]["Arn"].endswith(f":{outputs['ReportName']}")]
+    assert len(report) == 1 and report[0]["ScheduleExpression"] == "rate(1 hour)"
+    assert ":role/" in report[0]["Target"]["RoleArn"]
+    alarms = local.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    by_metric = {(a["Namespace"], a["MetricName"]): a for a in alarms}
+    assert set(by_metric) >= {("AWS/Lambda", "Errors"),
+                              ("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+    assert {tuple(a["AlarmActions"]) for a in alarms} == {(outputs["OpsTopicArn"],)}
+
+
+def test_it_all_took_less_than_a_minute(deployed):
+    assert time.monotonic() - deployed["started"] < 60
