@@ -196,6 +196,21 @@ class StageBuilder:
         resource = stage.resources.get(target)
         return resource.kind if resource else None
 
+    def target_attribute(self, value: Any, stage: Stage | None = None) -> str | None:
+        """The `!GetAtt` attribute a value (through `!Output`) names, if any."""
+        stage = stage or self.stage
+        if not isinstance(value, Tag):
+            return None
+        if value.name == "Output":
+            stage_name, output = parse_output(value)
+            other = self.app.stages[stage_name]
+            return self.target_attribute(other.outputs[output].value, other)
+        if value.name == "GetAtt":
+            target = value.value
+            parts = target.split(".", 1) if isinstance(target, str) else target
+            return parts[1] if len(parts) == 2 and isinstance(parts[1], str) else None
+        return None
+
     def error(self, mark: Mark | None, path: str, message: str) -> None:
         self.problems.add(mark, path, message)
 

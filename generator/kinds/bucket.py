@@ -71,7 +71,8 @@ KIND = Kind(
     service="s3",
     access_levels={"read": ("s3:GetObject",), "list": ("s3:ListBucket",),
                    "write": ("s3:DeleteObject", "s3:PutObject")},
-    access_arns=lambda arn: [arn, sub("${Bucket}/*", Bucket=arn)],
+    access_arns=lambda arn, action: [arn] if action == "s3:ListBucket"
+    else [sub("${Bucket}/*", Bucket=arn)],
     data_holding=True,
     waivers=(LOG_BUCKET_WAIVER,),
 )

@@ -150,10 +150,12 @@ def build(b, resource) -> None:
     b.add(resource, stepfunctions.StateMachine(name, **props), role, logs)
 
 
-def _executions(arn: Any) -> list:
-    """The machine and its executions (DescribeExecution takes an execution ARN)."""
+def _executions(arn: Any, action: str) -> list:
+    """Execution actions take an execution's ARN; the others the machine's."""
+    if action not in ("states:DescribeExecution", "states:GetExecutionHistory"):
+        return [arn]
     name = Intrinsic({"Fn::Select": [6, {"Fn::Split": [":", arn]}]})
-    return [arn, sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+    return [sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
                      "execution:${Name}:*", Name=name)]
 
 
