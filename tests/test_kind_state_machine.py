@@ -193,3 +193,41 @@ def test_wrong_shapes_are_located_errors(mini, cli, stage, message):
     run = cli(mini, "synth", "--no-lint")
     assert run.code == 1 and message in run.err, run.err
     assert "Traceback" not in run.err
+
+
+FLOW_FILE = """\
+    Comment: fulfilment ({{ env }})
+    StartAt: Call
+    States:
+      Call:
+        Type: Task
+        Resource: arn:aws:states:::lambda:invoke
+        Parameters: {FunctionName: !GetAtt %s.Arn, Payload.$: $}
+        End: true
+    """
+FLOW_STAGE = """\
+    resources:
+      Step: {kind: function, code: shop_worker}
+      Flow: {kind: state_machine, definition_file: flows/fulfil.yaml}
+    """
+
+
+def test_a_definition_file_is_rendered_substituted_and_read_for_the_role(mini, cli):
+    write_files(mini, {"blueprints/shop/flows/fulfil.yaml": FLOW_FILE % "Step",
+                       "blueprints/shop/03-flow.yaml": FLOW_STAGE})
+    assert cli(mini, "synth").code == 0
+    built = yaml.safe_load((mini / "build/dev/shop/03-flow.yaml").read_text())["Resources"]
+    assert built["Flow"]["Properties"]["Definition"]["Comment"] == "fulfilment (dev)"
+    assert built["Flow"]["Properties"]["DefinitionSubstitutions"] == {
+        "Sub1": {"Fn::GetAtt": ["Step", "Arn"]}}
+    assert _statements(built, "FlowRole")[0]["Action"] == ["lambda:InvokeFunction"]
+
+
+def test_a_definition_file_naming_an_unknown_resource_is_located_in_that_file(mini, cli):
+    write_files(mini, {"blueprints/shop/flows/fulfil.yaml": FLOW_FILE % "Stop",
+                       "blueprints/shop/03-flow.yaml": FLOW_STAGE})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1
+    assert "blueprints/shop/flows/fulfil.yaml:7:32: resources.Flow.definition_file: " \
+           "!GetAtt 'Stop.Arn' in a definition file must name a resource of this stage" \
+           in run.err

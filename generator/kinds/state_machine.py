@@ -11,6 +11,7 @@ located error, so a role is never guessed. It logs to its own log group and is t
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +19,11 @@ from troposphere import iam, stepfunctions
 
 from ..awsparts import log_group, log_key_field
 from ..cfn import Intrinsic, get_att, sub
+from ..errors import BlueprintError
 from ..iam import ACCESS_LIST, allow, assume_role, document, grants
 from ..links import target_id
-from ..source import Map, Seq, Tag
+from ..refs import attributes_of
+from ..source import Map, Seq, Tag, load_file
 from ..spec import Anything, Bool, Int, Str, field
 from . import Kind, Waiver
 
@@ -47,7 +50,11 @@ XRAY = ("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRe
 @dataclass(frozen=True)
 class StateMachineSpec:
     definition: dict = field(Anything(), "the Amazon States Language definition "
-                                         "(StartAt, States); intrinsics allowed")
+                                         "(StartAt, States); intrinsics allowed", None)
+    definition_file: str = field(Str(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.(json|ya?ml)",
+                                     "a .json or .yaml file name"), "the definition in a "
+                                 "file beside the stage files (JSON, or YAML in a "
+                                 "subfolder); !Ref and !GetAtt of this stage allowed", None)
     type: str = field(Str(choices=("standard", "express")), "standard (durable, up to a "
                       "year) or express (fast, up to 5 minutes, synchronous starts)",
                       "standard")
@@ -59,9 +66,16 @@ class StateMachineSpec:
     access: tuple = field(ACCESS_LIST, "more grants, beyond what its Tasks imply", ())
 
     def validate(self, at, node) -> None:
-        if not isinstance(self.definition, Map) or "States" not in self.definition:
+        if (self.definition is None) == (self.definition_file is None):
+            at.error("give the definition inline (definition) or in a file "
+                     "(definition_file), one of the two")
+        elif self.definition is not None and not _is_asl(self.definition):
             at.key("definition", node.value_marks.get("definition")).error(
                 "expected a mapping with StartAt and States (Amazon States Language)")
+
+
+def _is_asl(value: Any) -> bool:
+    return isinstance(value, Map) and "States" in value
 
 
 def _tasks(value: Any):
@@ -87,10 +101,51 @@ def _target(b, what: str, value: Any) -> Any:
     return b.value(value) if isinstance(value, Tag) else value
 
 
-def derived(b, resource) -> list:
+def definition(b, resource) -> Any:
+    """The inline definition, or the file's, rendered like a stage and checked."""
+    spec: StateMachineSpec = resource.spec
+    if spec.definition is not None:
+        return spec.definition
+    shown = f"{os.path.dirname(b.stage.file)}/{spec.definition_file}"
+    at = f"resources.{resource.logical_id}.definition_file"
+    values = {**b.app.env.values, "env": b.app.env.name, "app": b.app.name,
+              "region": b.app.env.region}
+    try:
+        loaded = load_file(b.root, shown, values)
+    except BlueprintError as exc:
+        for problem in exc.problems:
+            b.error(problem.mark, at, problem.message)
+        return None
+    if not _is_asl(loaded):
+        b.error(resource.node.value_marks["definition_file"], at,
+                f"{shown} holds no Amazon States Language definition (StartAt, States)")
+        return None
+    known = attributes_of(b.stage)
+    for tag in _tags(loaded):
+        if tag.name not in ("Ref", "GetAtt", "Sub") or \
+                tag.name != "Sub" and target_id(tag) not in known:
+            b.error(tag.mark, at, f"!{tag.name} {tag.value!r} in a definition file must "
+                    f"name a resource of this stage ({', '.join(known)}) with !Ref or "
+                    "!GetAtt; !Output belongs in the stage file, e.g. a function's "
+                    "environment or an inline definition")
+    return loaded
+
+
+def _tags(value: Any):
+    if isinstance(value, Tag):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tags(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _tags(item)
+
+
+def derived(b, resource, asl: Any) -> list:
     """One statement per Task target, with the action its integration needs."""
     statements = []
-    for task in _tasks(resource.spec.definition):
+    for task in _tasks(asl):
         target = task.get("Resource")
         params = task.get("Parameters") or task.get("Arguments") or {}
         if isinstance(target, Tag):          # a function ARN as the Task's Resource
@@ -128,7 +183,10 @@ def build(b, resource) -> None:
     spec: StateMachineSpec = resource.spec
     name = resource.logical_id
     logs = log_group(f"{name}LogGroup", spec.log_retention, b.value(spec.log_key))
-    statements = derived(b, resource) + grants(b, resource, spec.access)
+    asl = definition(b, resource)
+    if asl is None:
+        return
+    statements = derived(b, resource, asl) + grants(b, resource, spec.access)
     statements.append(allow(list(LOG_DELIVERY), ["*"]))
     if spec.tracing:
         statements.append(allow(list(XRAY), ["*"]))
@@ -137,7 +195,7 @@ def build(b, resource) -> None:
                                                       PolicyDocument=document(statements))])
     found: dict = {}
     props: dict[str, Any] = {
-        "Definition": _substituted(b, spec.definition, found),
+        "Definition": _substituted(b, asl, found),
         "StateMachineType": spec.type.upper(), "RoleArn": get_att(role.title, "Arn"),
         "LoggingConfiguration": stepfunctions.LoggingConfiguration(
             Level=spec.log_level, IncludeExecutionData=spec.log_level == "ALL",
