@@ -91,7 +91,7 @@ plan: $(STAMP) ## show what a deploy would change (writes plan.md for a PR)
 clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
 	@$(GEN) clean $(ARGS) $(DEPLOY_ARGS)
 
-local: $(STAMP) ca ## start the local cloud on 127.0.0.1:4566, deploy both apps, print URLs
+local: $(STAMP) ca ## start the local cloud on 127.0.0.1:4566, deploy the apps, print URLs
 	@$(GEN) local up --port $(LOCAL_PORT)
 	@$(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
 	@$(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))

@@ -17,6 +17,9 @@ import urllib.request
 
 import pytest
 
+from generator.deploy.cloud import Cloud, Target
+from generator.deploy.localurls import local_outputs
+
 from .localcloud import LocalCloud, deploy, project
 
 pytestmark = pytest.mark.slow
@@ -71,8 +74,13 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
 
 
 def _api_url(local: LocalCloud, outputs: dict) -> str:
-    return (f"{local.endpoint}/_aws/execute-api/{outputs['ApiId']}/"
-            f"{outputs['ApiStageName']}/orders")
+    """OrdersUrl as `outputs --local` gives it: a URL this machine can call."""
+    cloud = Cloud(Target.local_cloud(local.endpoint))
+    url = local_outputs(cloud, "orders-dev-api", "eu-west-1",
+                        {"OrdersUrl": outputs["OrdersUrl"]})["OrdersUrl"]
+    assert url == (f"{local.endpoint}/_aws/execute-api/{outputs['ApiId']}/"
+                   f"{outputs['ApiStageName']}/orders")
+    return url
 
 
 def _receive(local: LocalCloud, url: str) -> list[dict]:

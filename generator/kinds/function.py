@@ -1,5 +1,5 @@
-"""`function`: a Python Lambda with its own role, log group, X-Ray tracing and least-privilege
-access."""
+"""`function`: a Lambda (Python or Node.js) with its own role, log group, X-Ray tracing,
+least-privilege access, and the triggers that invoke it (see triggers.py)."""
 
 from __future__ import annotations
 
@@ -152,8 +152,9 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
 
 KIND = Kind(
     name="function",
-    description="Python Lambda function with its own role, retained log group and X-Ray "
-                "tracing; IAM from declared access",
+    description="Lambda function (Python or Node.js) with its own role, retained log group, "
+                "X-Ray tracing, triggers (events:) and on_failure; IAM from declared access "
+                "and its triggers",
     spec=FunctionSpec,
     build=build,
     attributes=frozenset({"Arn"}),
