@@ -1,6 +1,7 @@
 """Gaps users hit in the first kinds: a website on *.cloudfront.net with extra bucket
 policy statements, HTTP API payload formats and per-route JWT/IAM/Lambda authorization,
-REST API path parameters, trailing slashes, per-method throttling and tracing."""
+REST API path parameters, trailing slashes and per-method throttling (its stage is always
+traced)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ APIS = """\
       Rest:
         kind: rest_api
         stage: dev
-        tracing: false
         paths:
           /customers/:
             POST: {function: arn:aws:lambda:eu-west-1:123456789012:function:c}
@@ -112,7 +112,7 @@ def test_http_api_routes_have_their_own_authorization_and_payload_format(mini, c
     assert unexplained((report if "results" in report else report[0])["results"]) == []
 
 
-def test_rest_api_path_parameters_trailing_slashes_throttles_and_tracing(mini, cli):
+def test_rest_api_path_parameters_trailing_slashes_and_throttles(mini, cli):
     built = _built(mini, cli, "apis", APIS)
     parts = {r["Properties"]["PathPart"] for r in built.values()
              if r["Type"] == "AWS::ApiGateway::Resource"}
@@ -122,7 +122,7 @@ def test_rest_api_path_parameters_trailing_slashes_throttles_and_tracing(mini, c
     source = built["RestCustomersIdGetPermission"]["Properties"]["SourceArn"]["Fn::Sub"]
     assert source.endswith("/*/GET/customers/*")
     stage = built["RestStage"]["Properties"]
-    assert stage["TracingEnabled"] is False
+    assert stage["TracingEnabled"] is True
     assert stage["MethodSettings"][1] == {
         "HttpMethod": "GET", "ResourcePath": "/~1customers~1{id}", "MetricsEnabled": True,
         "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}

@@ -45,7 +45,7 @@ def deployed(tmp_path_factory, local):
 def _outputs(local: LocalCloud) -> dict:
     found = {}
     cfn = local.client("cloudformation")
-    for stage in ("messaging", "data", "functions", "api"):
+    for stage in ("messaging", "data", "functions", "api", "site"):
         stack = cfn.describe_stacks(StackName=f"orders-dev-{stage}")["Stacks"][0]
         found.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
     return found
@@ -141,6 +141,15 @@ def test_the_schedule_and_alarms_exist_and_point_where_they_should(deployed, loc
     assert set(by_metric) >= {("AWS/Lambda", "Errors"),
                               ("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
     assert {tuple(a["AlarmActions"]) for a in alarms} == {(outputs["OpsTopicArn"],)}
+
+
+def test_the_page_on_cloudfront_net_names_the_orders_url(deployed, local):
+    outputs = deployed["outputs"]
+    assert outputs["SiteUrl"].startswith("https://") and \
+        outputs["SiteUrl"].endswith(".cloudfront.net")
+    page = local.client("s3").get_object(Bucket=outputs["SiteBucket"], Key="index.html")
+    # published with the URL this machine can call, as `outputs --local` gives it
+    assert f"curl -X POST {_api_url(local, outputs)} " in page["Body"].read().decode()
 
 
 def test_it_all_took_less_than_a_minute(deployed):

@@ -72,7 +72,6 @@ class RestApiSpec:
     account_log_role: bool = field(Bool(), "set the region's API Gateway CloudWatch role "
                                            "(needed once per account and region for "
                                            "access logs; retained)", True)
-    tracing: bool = field(Bool(), "X-Ray traces of the stage (sent by API Gateway)", True)
 
     def validate(self, at, node) -> None:
         paths = [_clean(p) for p in self.paths]
@@ -164,7 +163,7 @@ def _stage(b, spec: RestApiSpec, api: str, methods: list[str]) -> list:
                                Description="methods: " + ", ".join(methods))
     deployment.DependsOn = methods
     stage = v1.Stage(f"{api}Stage", RestApiId=ref(api), StageName=spec.stage,
-                     DeploymentId=ref(deployment.title), TracingEnabled=spec.tracing,
+                     DeploymentId=ref(deployment.title), TracingEnabled=True,
                      AccessLogSetting=v1.AccessLogSetting(
                          DestinationArn=get_att(logs.title, "Arn"), Format=ACCESS_LOG_FORMAT),
                      MethodSettings=[v1.MethodSetting(
@@ -221,8 +220,6 @@ KIND = Kind(
         Waiver("CKV_AWS_120", "Stage", "No stage cache: its Lambda proxy methods answer "
                "each caller, and a cache (billed by the hour) could serve one caller's "
                "answer to another"),
-        Waiver("CKV_AWS_73", "Stage", "X-Ray tracing turned off in the blueprint "
-               "(tracing: false), e.g. to save its cost on a quiet API", unless="tracing"),
         Waiver("CKV_AWS_158", "LogGroup", "Access log group encrypted by CloudWatch Logs' "
                "own keys; set log_key to use a customer key (the customers app does)",
                unless="log_key"),
