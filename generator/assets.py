@@ -81,7 +81,8 @@ def handler_problem(root: str, code: str, include: tuple[str, ...], handler: str
         for candidate in (f"lambda_code/{folder}/{path}.py",
                           f"lambda_code/{folder}/{path}/__init__.py"):
             if os.path.isfile(os.path.join(root, candidate)):
-                return _defines(root, candidate, function)
+                stat = os.stat(os.path.join(root, candidate))
+                return _defines(root, candidate, function, stat.st_size, stat.st_mtime_ns)
     return (f"no module '{module}' in lambda_code/{code}/ (looked for "
             f"lambda_code/{code}/{path}.py); fix the handler or add the file")
 
@@ -103,7 +104,10 @@ def _node_problem(root: str, code: str, handler: str) -> str | None:
             "or add the file")
 
 
-def _defines(root: str, shown: str, function: str) -> str | None:
+@lru_cache(maxsize=1024)
+def _defines(root: str, shown: str, function: str, size: int, mtime_ns: int) -> str | None:
+    """Read once per state of the file (size and mtime are part of the key): the same
+    handler is checked for every environment and every copy of an app."""
     try:
         tree = ast.parse(read_text(root, shown), shown)
     except SyntaxError as exc:
