@@ -181,20 +181,25 @@ class StageBuilder:
 
     def target_kind(self, value: Any, stage: Stage | None = None):
         """The kind of resource a value (a `!Ref`, `!GetAtt` or `!Output`) points at."""
+        resource = self.target_resource(value, stage)
+        return resource.kind if resource else None
+
+    def target_resource(self, value: Any, stage: Stage | None = None) -> Resource | None:
+        """The blueprint resource a value points at, in this stage or (through `!Output`)
+        another."""
         stage = stage or self.stage
         if not isinstance(value, Tag):
             return None
         if value.name == "Output":
             stage_name, output = parse_output(value)
             other = self.app.stages[stage_name]
-            return self.target_kind(other.outputs[output].value, other)
+            return self.target_resource(other.outputs[output].value, other)
         target = value.value
         if value.name == "GetAtt":
             target = target.split(".", 1)[0] if isinstance(target, str) else target[0]
         elif value.name != "Ref":
             return None
-        resource = stage.resources.get(target)
-        return resource.kind if resource else None
+        return stage.resources.get(target)
 
     def target_attribute(self, value: Any, stage: Stage | None = None) -> str | None:
         """The `!GetAtt` attribute a value (through `!Output`) names, if any."""

@@ -135,6 +135,15 @@ def _mapping(b, function: str, logical_id: str, event: Event, arn: Any) -> Any:
 
 
 def _queue(b, function, logical_id, event: Event, at: str):
+    queue = b.target_resource(event.queue)
+    timeout = b.stage.resources[function].spec.timeout
+    # A queue of another stage cannot see its consumer: check its timeout from here.
+    if queue is not None and queue.kind.name == "queue" and \
+            (queue.spec.visibility_timeout or 30) < timeout:
+        b.error(b.stage.resources[function].mark, at, f"the queue's visibility timeout "
+                f"({queue.spec.visibility_timeout or 30}s) is shorter than this function's "
+                f"timeout ({timeout}s): Lambda refuses the trigger; give the queue "
+                f"visibility_timeout: {6 * timeout}")
     arn = b.value(event.queue)
     return [_mapping(b, function, logical_id, event, arn)], [allow(list(QUEUE_POLLING),
                                                                     [arn])]

@@ -250,3 +250,25 @@ def test_node_handlers_are_checked_at_synth(mini, cli, files, handler, message):
         assert run.code == 0, run.err
     else:
         assert run.code == 1 and message in run.err, run.err
+
+
+def test_a_queue_of_another_stage_too_quick_for_its_consumer_is_an_error(mini, cli):
+    write_files(mini, {"blueprints/shop/03-queue.yaml": """\
+        resources:
+          Jobs: {kind: queue}
+        outputs:
+          JobsArn: !GetAtt Jobs.Arn
+        """, "blueprints/shop/04-worker.yaml": """\
+        resources:
+          Work:
+            kind: function
+            code: shop_worker
+            timeout: 60
+            events:
+              Jobs: {queue: !Output queue.JobsArn}
+        """})
+    run = cli(mini, "synth", "--no-lint")
+    assert run.code == 1
+    assert "resources.Work.events.Jobs: the queue's visibility timeout (30s) is shorter " \
+           "than this function's timeout (60s)" in run.err and "visibility_timeout: 360" \
+           in run.err
