@@ -152,5 +152,25 @@ def test_the_page_on_cloudfront_net_names_the_orders_url(deployed, local):
     assert f"curl -X POST {_api_url(local, outputs)} " in page["Body"].read().decode()
 
 
+def test_a_failed_asynchronous_run_goes_to_its_on_failure_queue(deployed, local):
+    """The report, invoked as its schedule does (asynchronously), fails when its table is
+    gone: the deployed function is pointed at a table that does not exist, and Lambda's
+    on-failure destination, not the test, puts the failed run in ReportFailures."""
+    outputs, functions = deployed["outputs"], local.client("lambda")
+    name = outputs["ReportName"]
+    config = functions.get_function_configuration(FunctionName=name)["Environment"]
+    functions.update_function_configuration(FunctionName=name, Environment={
+        "Variables": {**config["Variables"], "TABLE_NAME": "no-such-table"}})
+    try:
+        functions.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+        failed = _until("the failed run in ReportFailures",
+                        lambda: _receive(local, outputs["ReportFailuresUrl"]))
+    finally:
+        functions.update_function_configuration(FunctionName=name, Environment=config)
+    record = json.loads(failed[0]["Body"])
+    assert record["requestContext"]["condition"] in ("RetriesExhausted", "EventAgeExceeded")
+    assert record["requestContext"]["functionArn"].split(":")[6] == name
+
+
 def test_it_all_took_less_than_a_minute(deployed):
     assert time.monotonic() - deployed["started"] < 60
