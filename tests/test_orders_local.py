@@ -11,15 +11,19 @@ output in the notification, since express executions are not listed (as on AWS).
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from generator.build import synth
 from generator.deploy.cloud import Cloud, Target
 from generator.deploy.localurls import local_outputs
 
+from .conftest import write_files
 from .localcloud import LocalCloud, deploy, project
 
 pytestmark = pytest.mark.slow
@@ -170,6 +174,40 @@ def test_a_failed_asynchronous_run_goes_to_its_on_failure_queue(deployed, local)
     record = json.loads(failed[0]["Body"])
     assert record["requestContext"]["condition"] in ("RetriesExhausted", "EventAgeExceeded")
     assert record["requestContext"]["functionArn"].split(":")[6] == name
+
+
+NODE_APP = {
+    "blueprints/echo/app.yaml": """\
+        version: 1
+        name: echo
+        environments: {dev: {region: eu-west-1}}
+        """,
+    "blueprints/echo/01-fn.yaml": """\
+        resources:
+          Echo: {kind: function, code: echo, runtime: nodejs22.x, handler: index.handler}
+        outputs:
+          EchoName: !Ref Echo
+        """,
+    "lambda_code/echo/index.mjs": """\
+        export const handler = async (event) => ({echoed: event, runtime: process.version});
+        """,
+}
+
+
+@pytest.mark.skipif(shutil.which("node") is None,
+                    reason="the local cloud runs Node.js functions with this machine's node")
+def test_a_nodejs_function_runs_on_the_local_cloud(deployed, local, tmp_path):
+    """A Node.js 22 function, zipped as is, deployed and invoked: not a Python stand-in
+    (its answer carries node's own version)."""
+    write_files(tmp_path, NODE_APP)
+    synth(str(tmp_path), cache_path=None, run_lint=False)
+    outcome, text, _ = deploy(tmp_path, local, apps=["echo"])
+    assert not outcome.failures, text
+    stack = local.client("cloudformation").describe_stacks(StackName="echo-dev-fn")
+    name = stack["Stacks"][0]["Outputs"][0]["OutputValue"]
+    answer = local.client("lambda").invoke(FunctionName=name, Payload=b'{"a": 1}')
+    body = json.loads(answer["Payload"].read())
+    assert body["echoed"] == {"a": 1} and re.fullmatch(r"v\d+\.\d+\.\d+", body["runtime"])
 
 
 def test_it_all_took_less_than_a_minute(deployed):
