@@ -142,6 +142,24 @@ def test_alarms_watch_the_right_metric_and_tell_the_topic(built):
                                     "Value": {"Fn::GetAtt": ["JobsDlq", "QueueName"]}}]
 
 
+def test_a_rest_api_alarm_names_the_api_as_its_metrics_do(mini, cli):
+    write_files(mini, {"blueprints/shop/03-flow.yaml": """\
+        resources:
+          Told: {kind: topic}
+          Rest:
+            kind: rest_api
+            stage: dev
+            paths: {/x: {GET: {function: arn:aws:lambda:eu-west-1:123456789012:function:x}}}
+          Broken: {kind: alarm, watch: !Ref Rest, metric: 5xx, actions: [!Ref Told]}
+        """})
+    assert cli(mini, "synth").code == 0
+    built = yaml.safe_load((mini / "build/dev/shop/03-flow.yaml").read_text())["Resources"]
+    alarm = built["Broken"]["Properties"]
+    assert (alarm["MetricName"], alarm["Dimensions"]) == ("5XXError", [
+        {"Name": "ApiName", "Value": {"Fn::Sub": "${AWS::StackName}-Rest"}}])
+    assert built["Rest"]["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-Rest"}
+
+
 def test_the_guard_and_checkov_find_nothing(built, mini):
     assert check_template({"Resources": built}) == []
     report = checkov(str(mini / "build/dev/shop/03-flow.yaml"))

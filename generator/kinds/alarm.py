@@ -18,6 +18,7 @@ from ..cfn import get_att, ref
 from ..links import target_id
 from ..spec import Int, ListOf, Str, Value, field
 from . import Kind
+from .rest_api import api_name as rest_api_name
 
 # kind → metric → (namespace, metric name, statistic, dimension name, dimension value)
 METRICS: dict[str, dict[str, tuple]] = {
@@ -33,6 +34,8 @@ METRICS: dict[str, dict[str, tuple]] = {
         "dead_letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum",
                          "QueueName", lambda q: get_att(f"{q}Dlq", "QueueName"))},
     "http_api": {"5xx": ("AWS/ApiGateway", "5xx", "Sum", "ApiId", ref)},
+    # REST API metrics are named by the API's name, which the kind sets (see rest_api)
+    "rest_api": {"5xx": ("AWS/ApiGateway", "5XXError", "Sum", "ApiName", None)},
     "table": {
         "read_throttles": ("AWS/DynamoDB", "ReadThrottleEvents", "Sum", "TableName", ref),
         "write_throttles": ("AWS/DynamoDB", "WriteThrottleEvents", "Sum", "TableName",
@@ -71,9 +74,10 @@ def build(b, resource) -> None:
                 f"with !Ref, and one of its metrics ({known})")
         return
     namespace, metric, statistic, dimension, value = metrics[spec.metric]
+    named = value(watched) if value else rest_api_name(b, target)
     props: dict[str, Any] = {
         "Namespace": namespace, "MetricName": metric, "Statistic": statistic,
-        "Dimensions": [cloudwatch.MetricDimension(Name=dimension, Value=value(watched))],
+        "Dimensions": [cloudwatch.MetricDimension(Name=dimension, Value=named)],
         "Threshold": spec.threshold, "Period": spec.period,
         "EvaluationPeriods": spec.periods,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",

@@ -105,11 +105,17 @@ def _id(path: str) -> str:
     return "".join(pascal(p) for p in re.split(r"[/{}.]+", path) if p)
 
 
+def api_name(b, resource) -> Any:
+    """The API's name (its metrics' ApiName dimension): given, or <stack>-<logical id>."""
+    spec: RestApiSpec = resource.spec
+    return b.value(spec.name) if spec.name is not None \
+        else sub(f"${{AWS::StackName}}-{resource.logical_id}")
+
+
 def build(b, resource) -> None:
     spec: RestApiSpec = resource.spec
     name = resource.logical_id
-    api = v1.RestApi(name, Name=b.value(spec.name) if spec.name is not None
-                     else sub(f"${{AWS::StackName}}-{name}"),
+    api = v1.RestApi(name, Name=api_name(b, resource),
                      EndpointConfiguration=v1.EndpointConfiguration(Types=["REGIONAL"]))
     made: list = [api]
     path_ids = {}
