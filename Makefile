@@ -99,7 +99,7 @@ clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
 LOCAL_DEPLOY = $(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP)) \
 	&& $(GEN) outputs --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP))
 
-local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566 (its data kept across restarts), deploy both apps, print URLs
+local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566 (its data kept across restarts), deploy the apps, print URLs
 	@$(GEN) local up --port $(LOCAL_PORT)
 	@$(LOCAL_DEPLOY)
 

@@ -12,6 +12,7 @@ import ast
 import hashlib
 import io
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,20 +71,47 @@ def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
     return _package(code, tuple(entries), stamp)
 
 
-def handler_problem(root: str, code: str, include: tuple[str, ...], handler: str) -> str | None:
+NODE_SUFFIXES = (".js", ".mjs", ".cjs")
+
+
+def handler_problem(root: str, code: str, include: tuple[str, ...], handler: str,
+                    runtime: str = "python") -> str | None:
     """What is wrong with a `module.function` handler, read without running the code."""
+    if runtime.startswith("nodejs"):
+        return _node_problem(root, code, handler)
     module, function = handler.rsplit(".", 1)
     path = module.replace(".", "/")
     for folder in (code, *include):
         for candidate in (f"lambda_code/{folder}/{path}.py",
                           f"lambda_code/{folder}/{path}/__init__.py"):
             if os.path.isfile(os.path.join(root, candidate)):
-                return _defines(root, candidate, function)
+                stat = os.stat(os.path.join(root, candidate))
+                return _defines(root, candidate, function, stat.st_size, stat.st_mtime_ns)
     return (f"no module '{module}' in lambda_code/{code}/ (looked for "
             f"lambda_code/{code}/{path}.py); fix the handler or add the file")
 
 
-def _defines(root: str, shown: str, function: str) -> str | None:
+def _node_problem(root: str, code: str, handler: str) -> str | None:
+    """Node.js resolves `file.function` to file.js, .mjs or .cjs at the zip's root."""
+    path, function = handler.rsplit(".", 1)
+    for suffix in NODE_SUFFIXES:
+        shown = f"lambda_code/{code}/{path}{suffix}"
+        if os.path.isfile(os.path.join(root, shown)):
+            text = read_text(root, shown)
+            if re.search(rf"\b(exports\.{function}\b|export\s+(async\s+)?(function|const|"
+                         rf"let|var)\s+{function}\b|{function}\s*[,}}]|{function}\s*:)",
+                         text):
+                return None
+            return f"{shown} does not export '{function}' (exports.{function} = … or " \
+                   f"export const {function} = …); fix the handler's function name"
+    return (f"no file '{path}.js' (or .mjs, .cjs) in lambda_code/{code}/; fix the handler "
+            "or add the file")
+
+
+@lru_cache(maxsize=1024)
+def _defines(root: str, shown: str, function: str, size: int, mtime_ns: int) -> str | None:
+    """Read once per state of the file (size and mtime are part of the key): the same
+    handler is checked for every environment and every copy of an app."""
     try:
         tree = ast.parse(read_text(root, shown), shown)
     except SyntaxError as exc:

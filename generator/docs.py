@@ -13,14 +13,26 @@ from .spec import MISSING
 def kinds_table(markdown: bool = False) -> str:
     kinds = registry()
     if markdown:
-        rows = ["| kind | what it makes | fields (required in bold) |", "|---|---|---|"]
+        rows = ["| kind | what it makes | fields (required in bold) | access levels: IAM "
+                "actions |", "|---|---|---|---|"]
         for name, kind in kinds.items():
             fields = ", ".join(f"**{f.name}**" if f.default is MISSING else f.name
                                for f in dataclasses.fields(kind.spec))
-            rows.append(f"| `{name}` | {kind.description} | {fields} |")
+            levels = "<br>".join(access_levels(kind))
+            rows.append(f"| `{name}` | {kind.description} | {fields} | {levels} |")
         return "\n".join(rows)
     width = max(len(n) for n in kinds)
     return "\n".join(f"{name:<{width}}  {kind.description}" for name, kind in kinds.items())
+
+
+def access_levels(kind) -> list[str]:
+    """`level`: its exact IAM actions, the kind's own then per ARN attribute."""
+    lines = [f"`{level}`: {', '.join(actions)}" for level, actions in
+             kind.access_levels.items()]
+    for attribute, levels in kind.attribute_access.items():
+        lines += [f"`{level}` on `{attribute}`: {', '.join(actions)}"
+                  for level, actions in levels.items()]
+    return lines
 
 
 def waivers_table() -> str:
@@ -69,4 +81,8 @@ def kind_fields(name: str) -> str:
         need = "required" if f.default is MISSING else f"default {f.default!r}"
         lines.append(f"  {f.name:<22} {meta['type'].expected} ({need})")
         lines.append(f"  {'':<22} {meta['doc']}")
+    levels = access_levels(kind)
+    if levels:
+        lines += ["", "access levels (for `access:` entries naming it):"]
+        lines += [f"  {line.replace('`', '')}" for line in levels]
     return "\n".join(lines)

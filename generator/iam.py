@@ -69,11 +69,15 @@ def grants(builder, resource, entries: tuple[Access, ...]) -> list[Statement]:
         mark = node.item_marks[index] if node is not None else resource.mark
         path = f"resources.{resource.logical_id}.access[{index}]"
         actions = _actions(builder, entry, mark, path)
-        if actions:
-            kind = builder.target_kind(entry.resource)
-            arn = builder.value(entry.resource)
-            arns = kind.access_arns(arn) if kind and kind.access_arns else [arn]
-            statements.append(allow(actions, arns))
+        kind = builder.target_kind(entry.resource)
+        arn = builder.value(entry.resource)
+        # One statement per distinct set of ARNs, in the order actions first need it.
+        by_arns: dict[str, tuple[list, list]] = {}
+        for action in sorted(set(actions)):
+            arns = kind.access_arns(arn, action) if kind and kind.access_arns else [arn]
+            key = repr([a.to_dict() if hasattr(a, "to_dict") else a for a in arns])
+            by_arns.setdefault(key, (arns, []))[1].append(action)
+        statements += [allow(names, arns) for arns, names in by_arns.values()]
     return statements
 
 
@@ -91,10 +95,21 @@ def _actions(builder, entry: Access, mark, path: str) -> list[str]:
             builder.error(mark, path + ".allow", f"cannot tell what kind of resource "
                           f"this is, so access level '{item}' means nothing; name IAM "
                           "actions instead, e.g. dynamodb:GetItem")
-        elif item not in kind.access_levels:
-            levels = ", ".join(kind.access_levels) or "none"
-            builder.error(mark, path + ".allow", f"a {kind.name} has no access level "
-                          f"'{item}'; its levels are {levels}")
+        elif item not in _levels(builder, kind, entry.resource):
+            levels = ", ".join(_levels(builder, kind, entry.resource)) or "none"
+            builder.error(mark, path + ".allow", f"a {kind.name}{_named(builder, entry)} "
+                          f"has no access level '{item}'; its levels are {levels}")
         else:
-            actions.extend(kind.access_levels[item])
+            actions.extend(_levels(builder, kind, entry.resource)[item])
     return actions
+
+
+def _levels(builder, kind, value) -> dict:
+    """The kind's access levels, or those of the ARN attribute the value names."""
+    return kind.attribute_access.get(builder.target_attribute(value), kind.access_levels)
+
+
+def _named(builder, entry: Access) -> str:
+    attribute = builder.target_attribute(entry.resource)
+    return f"'s {attribute}" if attribute in builder.target_kind(entry.resource)\
+        .attribute_access else ""

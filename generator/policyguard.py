@@ -39,6 +39,13 @@ STAR_ONLY = {
 # AWS-managed policies narrow enough to attach (all others grant far beyond one app).
 MANAGED_ALLOWED = frozenset({
     "service-role/AmazonAPIGatewayPushToCloudWatchLogs", "AWSXRayDaemonWriteAccess"})
+# Step Functions (and other vended logs) set up log delivery with these: AWS documents
+# them with `Resource: '*'` only, as deliveries have no ARN before they exist.
+STAR_ONLY.update({action: "log delivery of a state machine: deliveries take no ARN" for
+                  action in ("logs:CreateLogDelivery", "logs:DeleteLogDelivery",
+                             "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+                             "logs:GetLogDelivery", "logs:ListLogDeliveries",
+                             "logs:PutResourcePolicy", "logs:UpdateLogDelivery")})
 IDENTITY_TYPES = frozenset({
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User",
     "AWS::IAM::Group", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy",

@@ -151,10 +151,11 @@ class StageBuilder:
                    f"generates a resource named {title}; rename {blueprint.logical_id}")
 
     def code(self, source: Resource, folder: str, include: tuple[str, ...],
-             handler: str | None = None) -> str:
+             handler: str | None = None, runtime: str = "python") -> str:
         """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip.
 
-        With `handler` (module.function), the module must define that function."""
+        With `handler` (module.function), the module must define that function (for
+        Node.js, the file must exist)."""
         node = source.node
         for key, name in [("code", folder)] + [("include", n) for n in include]:
             if not os.path.lexists(os.path.join(self.root, "lambda_code", name)):
@@ -168,7 +169,8 @@ class StageBuilder:
             self.error(node.value_marks["code"], f"resources.{source.logical_id}.code",
                        str(exc))
             return "missing"
-        wrong = handler and handler_problem(self.root, folder, include, handler)
+        wrong = handler and handler_problem(self.root, folder, include, handler,
+                                                runtime)
         if wrong:
             key = "handler" if "handler" in node else "code"
             self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
@@ -179,20 +181,40 @@ class StageBuilder:
 
     def target_kind(self, value: Any, stage: Stage | None = None):
         """The kind of resource a value (a `!Ref`, `!GetAtt` or `!Output`) points at."""
+        resource = self.target_resource(value, stage)
+        return resource.kind if resource else None
+
+    def target_resource(self, value: Any, stage: Stage | None = None) -> Resource | None:
+        """The blueprint resource a value points at, in this stage or (through `!Output`)
+        another."""
         stage = stage or self.stage
         if not isinstance(value, Tag):
             return None
         if value.name == "Output":
             stage_name, output = parse_output(value)
             other = self.app.stages[stage_name]
-            return self.target_kind(other.outputs[output].value, other)
+            return self.target_resource(other.outputs[output].value, other)
         target = value.value
         if value.name == "GetAtt":
             target = target.split(".", 1)[0] if isinstance(target, str) else target[0]
         elif value.name != "Ref":
             return None
-        resource = stage.resources.get(target)
-        return resource.kind if resource else None
+        return stage.resources.get(target)
+
+    def target_attribute(self, value: Any, stage: Stage | None = None) -> str | None:
+        """The `!GetAtt` attribute a value (through `!Output`) names, if any."""
+        stage = stage or self.stage
+        if not isinstance(value, Tag):
+            return None
+        if value.name == "Output":
+            stage_name, output = parse_output(value)
+            other = self.app.stages[stage_name]
+            return self.target_attribute(other.outputs[output].value, other)
+        if value.name == "GetAtt":
+            target = value.value
+            parts = target.split(".", 1) if isinstance(target, str) else target
+            return parts[1] if len(parts) == 2 and isinstance(parts[1], str) else None
+        return None
 
     def function_arn(self, value: Any, mark: Mark | None, path: str) -> Any:
         """A value that must be a Lambda function's ARN, as CloudFormation; pointing at

@@ -22,6 +22,8 @@ from .conftest import write_files
 from .localcloud import LocalCloud, deploy, project
 
 pytestmark = pytest.mark.slow
+# The orders app has its own module (tests/test_orders_local.py).
+APPS = ["raffle", "customers"]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first(root, local):
-    return deploy(root, local)
+    return deploy(root, local, apps=APPS)
 
 
 def outputs(root, local, stack: str) -> dict:
@@ -147,7 +149,7 @@ def test_the_customers_api_needs_its_key(first, root, local):
 
 
 def test_a_second_deploy_makes_no_write_call(first, root, local):
-    outcome, _, cloud = deploy(root, local)
+    outcome, _, cloud = deploy(root, local, apps=APPS)
     assert set(outcome.results.values()) == {"unchanged"}
     assert cloud.writes == []
     assert "CreateChangeSet" not in cloud.calls
@@ -194,7 +196,7 @@ def test_a_changed_lambda_updates_only_its_stack(first, root, local):
     handler = root / "lambda_code/raffle_count/handler.py"
     handler.write_text(handler.read_text() + "\n# counted\n")
     synth(str(root), cache_path=None, run_lint=False)
-    outcome, text, _ = deploy(root, local)
+    outcome, text, _ = deploy(root, local, apps=APPS)
     changed = {k: v for k, v in outcome.results.items() if v != "unchanged"}
     assert changed == {"raffle-dev-functions": "updated"}
     assert "Modify  Count " in text

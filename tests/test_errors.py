@@ -27,7 +27,7 @@ CASES = {
         f"{CODE}:5:5: resources.Worker.memroy: unknown key for kind 'function'; expected "
         "one of code, handler, runtime, memory, timeout, architecture, description, "
         "environment, access, include, log_retention, log_key, tracing, reserved_concurrency, "
-        "ssm_environment, role; "
+        "ssm_environment, events, on_failure, async_retries, role; "
         "did you mean 'memory'?"),
     "missing required key": (
         {CODE: code_stage("    memory: 256\n")},

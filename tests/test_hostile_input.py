@@ -224,4 +224,7 @@ def test_fuzzed_bodies_never_get_a_5xx(dynamodb, monkeypatch):
             assert response["statusCode"] < 500, (body, response)
 
     check()
-    assert seen.get(400, 0) > 300 and seen.get(201, 0) > 20, seen
+    # Bodies that passed every check reach the table: 201, or 409 for a repeated e-mail.
+    # Counted together, since even derandomized hypothesis mixes in string constants of
+    # the project modules loaded so far, so the split between the two varies by run.
+    assert seen.get(400, 0) > 300 and seen.get(201, 0) + seen.get(409, 0) > 20, seen

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from generator.kinds.state_machine import LOG_DELIVERY, XRAY
+
 from .templates import all_templates, policy_documents, resources
 
 TEMPLATES = all_templates()
@@ -70,6 +72,12 @@ def test_tls_is_1_2_or_newer(path):
             assert config["SecurityPolicy"] == "TLS_1_2"
     for body in resources(path, "AWS::CloudFront::Distribution").values():
         config = body["Properties"]["DistributionConfig"]
+        assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+        if config["ViewerCertificate"].get("CloudFrontDefaultCertificate"):
+            # *.cloudfront.net: AWS sets the minimum TLS version; the template says so
+            assert "Aliases" not in config
+            assert "CKV_AWS_174" in {s["id"] for s in body["Metadata"]["checkov"]["skip"]}
+            continue
         assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
         assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
         assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
@@ -101,6 +109,10 @@ def test_log_groups_outlive_their_stack(path):
         assert body["Properties"]["RetentionInDays"] > 0
 
 
+# What a state machine's role needs on '*': log delivery and X-Ray (no resource ARNs).
+STATE_MACHINE_STAR = set(LOG_DELIVERY) | set(XRAY)
+
+
 @pytest.mark.parametrize("path", TEMPLATES)
 def test_functions_and_rest_stages_are_traced_and_only_xray_writes_take_any_resource(path):
     for logical_id, body in resources(path, "AWS::Lambda::Function").items():
@@ -111,6 +123,9 @@ def test_functions_and_rest_stages_are_traced_and_only_xray_writes_take_any_reso
         for statement in document["Statement"]:
             if statement["Effect"] == "Allow" and "*" in _as_list(statement.get("Resource")):
                 if statement.get("Principal"):  # a key policy: the key itself
+                    continue
+                if "Sid" not in statement and set(statement["Action"]) <= STATE_MACHINE_STAR:
+                    assert resources(path)[logical_id]["Type"] == "AWS::IAM::Role"
                     continue
                 assert statement == {"Sid": "XRayAcceptsOnlyResourceStar", "Effect": "Allow",
                                      "Action": ["xray:PutTelemetryRecords",
@@ -136,3 +151,35 @@ def test_buckets_and_distributions_log_into_a_retained_log_bucket(path):
     for body in resources(path, "AWS::CloudFront::Distribution").values():
         logging = body["Properties"]["DistributionConfig"]["Logging"]
         assert logging["Bucket"]["Fn::GetAtt"][0] in buckets
+
+
+TLS_ONLY = {"Bool": {"aws:SecureTransport": False}}
+
+
+def _denied_without_tls(path: str, policy_type: str, key: str) -> set[str]:
+    """Logical ids a resource policy of the template refuses plain HTTP to."""
+    found = set()
+    for body in resources(path, policy_type).values():
+        for statement in body["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition") == TLS_ONLY:
+                for target in statement["Resource"]:
+                    found.add(next(iter(target.values())) if key == "Ref"
+                              else target["Fn::GetAtt"][0])
+    return {t if isinstance(t, str) else t[0] for t in found}
+
+
+@pytest.mark.parametrize("path", TEMPLATES)
+def test_queues_and_topics_are_encrypted_tls_only_and_queues_have_dead_letters(path):
+    queues = resources(path, "AWS::SQS::Queue")
+    for logical_id, body in queues.items():
+        props = body["Properties"]
+        assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props
+        assert body["DeletionPolicy"] == "Retain", logical_id
+        if not logical_id.endswith("Dlq"):
+            assert props["RedrivePolicy"]["deadLetterTargetArn"] == {
+                "Fn::GetAtt": [f"{logical_id}Dlq", "Arn"]}
+    assert _denied_without_tls(path, "AWS::SQS::QueuePolicy", "GetAtt") == set(queues)
+    topics = resources(path, "AWS::SNS::Topic")
+    for body in topics.values():
+        assert body["Properties"]["KmsMasterKeyId"]
+    assert _denied_without_tls(path, "AWS::SNS::TopicPolicy", "Ref") == set(topics)

@@ -5,8 +5,9 @@ a protection: a resource policy deleted, a Deny statement or a Condition dropped
 statements are compared, not only their actions), or a change to a setting listed in
 PROTECTIONS (API keys, authorizers, mutual TLS, TLS policies, CORS, CloudFront viewer
 protocol, encryption, key rotation, point-in-time recovery, public access blocks, log
-retention). Pure: the deployed and the new template's resources in, rows out; the
-deployer lists the rows and asks for consent before it executes.
+retention, dead-letter queues, JWT authorizers, throttling, tracing, state machine
+logs, subscription filters). Pure: the deployed and the new template's resources in,
+rows out; the deployer lists the rows and asks for consent before it executes.
 """
 
 from __future__ import annotations
@@ -48,7 +49,14 @@ PROTECTIONS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
                              (("PointInTimeRecoverySpecification",),
                               "point-in-time recovery")),
     "AWS::SQS::Queue": ((("KmsMasterKeyId",), "encryption key"),
-                        (("SqsManagedSseEnabled",), "SQS-managed encryption")),
+                        (("SqsManagedSseEnabled",), "SQS-managed encryption"),
+                        (("RedrivePolicy",), "dead-letter queue (poisoned messages kept)")),
+    "AWS::ApiGatewayV2::Authorizer": ((("JwtConfiguration",), "JWT issuer and audiences"),),
+    "AWS::ApiGateway::Stage": ((("MethodSettings",), "throttling"),
+                               (("TracingEnabled",), "X-Ray tracing")),
+    "AWS::StepFunctions::StateMachine": ((("LoggingConfiguration",), "execution logs"),
+                                         (("TracingConfiguration",), "X-Ray tracing")),
+    "AWS::SNS::Subscription": ((("FilterPolicy",), "which messages reach the subscriber"),),
     "AWS::SNS::Topic": ((("KmsMasterKeyId",), "encryption key"),),
     "AWS::Logs::LogGroup": ((("KmsKeyId",), "encryption key"),
                             (("RetentionInDays",), "log retention")),

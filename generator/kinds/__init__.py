@@ -50,8 +50,13 @@ class Kind:
     # The IAM service prefix and access levels an `access:` entry may name for it.
     service: str | None = None
     access_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # ARNs an access grant covers, given the resource's ARN value (e.g. table indexes).
-    access_arns: Callable[[Any], list] | None = None
+    # ARNs one action of an access grant covers, given the resource's ARN value: e.g. a
+    # table's indexes for Query and Scan only, a bucket's objects for object actions.
+    access_arns: Callable[[Any, str], list] | None = None
+    # Access levels of another ARN attribute (`!GetAtt T.StreamArn`), replacing the
+    # kind's own levels when that attribute is what an access entry names.
+    attribute_access: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=dict)
     # Holds data that a replacement or deletion would lose.
     data_holding: bool = False
     # Referee checks its resources do not meet on purpose (see Waiver).

@@ -14,6 +14,7 @@ from troposphere import s3
 from ..awsparts import access_logging, deny_insecure_transport, log_bucket, private_bucket
 from ..cfn import ref, sub
 from ..iam import document
+from ..links import names, of_kind
 from ..spec import Bool, Int, Value, field
 from . import Kind, Waiver
 
@@ -33,6 +34,9 @@ class BucketSpec:
     access_logs: bool = field(Bool(), "keep server access logs in a log bucket of its "
                                       "own", True)
     log_days: int = field(Int(1, 3653), "days access logs are kept", 365)
+    eventbridge: bool = field(Bool(), "send its object events to EventBridge (on by itself "
+                                      "when a function of the stage has a bucket trigger "
+                                      "on it)", False)
 
 
 def build(b, resource) -> None:
@@ -42,10 +46,18 @@ def build(b, resource) -> None:
                             b.value(spec.name), spec.retain)
     policy = s3.BucketPolicy(f"{name}Policy", Bucket=ref(name),
                              PolicyDocument=document([deny_insecure_transport(name)]))
+    if spec.eventbridge or _triggered(b, name):
+        bucket.NotificationConfiguration = s3.NotificationConfiguration(
+            EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True))
     b.add(resource, bucket, policy)
     if spec.access_logs:
         bucket.LoggingConfiguration = access_logging(f"{name}Logs")
         b.add(resource, *log_bucket(f"{name}Logs", [name], False, spec.log_days))
+
+
+def _triggered(b, name: str) -> bool:
+    return any(names(event.bucket, name) for function in of_kind(b.stage, "function")
+               for event in (function.spec.events or {}).values())
 
 
 KIND = Kind(
@@ -59,7 +71,8 @@ KIND = Kind(
     service="s3",
     access_levels={"read": ("s3:GetObject",), "list": ("s3:ListBucket",),
                    "write": ("s3:DeleteObject", "s3:PutObject")},
-    access_arns=lambda arn: [arn, sub("${Bucket}/*", Bucket=arn)],
+    access_arns=lambda arn, action: [arn] if action == "s3:ListBucket"
+    else [sub("${Bucket}/*", Bucket=arn)],
     data_holding=True,
     waivers=(LOG_BUCKET_WAIVER,),
 )

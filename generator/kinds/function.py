@@ -1,5 +1,5 @@
-"""`function`: a Python Lambda with its own role, log group, X-Ray tracing and least-privilege
-access."""
+"""`function`: a Lambda (Python or Node.js) with its own role, log group, X-Ray tracing,
+least-privilege access, and the triggers that invoke it (see triggers.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from ..awsparts import log_group, log_key_field
 from ..cfn import Intrinsic, get_att, pascal, ref
 from ..iam import ACCESS_LIST, allow, assume_role, document, grants, xray_writes
 from ..spec import Bool, Int, ListOf, MapOf, Str, Value, field
+from ..triggers import DELIVER, EVENTS, build_events
 from . import Kind, Waiver
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                   1827, 2192, 2557, 2922, 3288, 3653)
+RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14", "nodejs20.x",
+            "nodejs22.x")
 FOLDER = Str(r"[a-z][a-z0-9_]*", "a folder name under lambda_code/ (lower case, _)")
 
 
@@ -35,8 +38,9 @@ class FunctionSpec:
     code: str = field(FOLDER, "the handler's folder under lambda_code/")
     handler: str = field(Str(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", "module.function"),
                          "the handler, as module.function", "handler.handler")
-    runtime: str = field(Str(choices=("python3.11", "python3.12", "python3.13")),
-                         "the Python runtime", "python3.12")
+    runtime: str = field(Str(choices=RUNTIMES), "the runtime (Node.js: the folder is "
+                                                "zipped as is, handler file.function)",
+                         "python3.12")
     memory: int = field(Int(128, 10240), "memory in MB", 256)
     timeout: int = field(Int(1, 900), "seconds before an invocation is stopped", 10)
     architecture: str = field(Str(choices=("arm64", "x86_64")), "processor", "arm64")
@@ -58,6 +62,13 @@ class FunctionSpec:
                                   "environment variables whose values CloudFormation reads "
                                   "from SSM parameters, named here (!Output or a literal "
                                   "name)", None)
+    events: dict = field(EVENTS, "what invokes it: {Name: {queue|stream|schedule|topic|"
+                                 "bucket|rule: …, options}}, each with exactly the "
+                                 "permission it needs", None)
+    on_failure: Any = field(Value(), "a queue (!GetAtt Q.Arn) or topic (!Ref T) receiving "
+                                     "asynchronous invocations that failed every retry", None)
+    async_retries: int = field(Int(0, 2), "retries of a failed asynchronous invocation",
+                               None)
     role: Any = field(Value(), "ARN of an existing role to run as (e.g. one a KMS key "
                                "policy names); its access is attached to that role "
                                "(default: a role of its own)", None)
@@ -70,6 +81,12 @@ def build(b, resource) -> None:
     statements = [allow(["logs:CreateLogStream", "logs:PutLogEvents"],
                         [get_att(logs.title, "Arn")])]
     statements += grants(b, resource, spec.access)
+    triggers, trigger_grants = build_events(b, resource, spec.events or {})
+    statements += trigger_grants
+    failure = _on_failure(b, resource)
+    if failure:
+        statements.append(allow([failure[1]], [failure[0].DestinationConfig.OnFailure.
+                                               Destination]))
     if spec.tracing:
         statements.append(xray_writes())
     policy = document(statements)
@@ -86,7 +103,26 @@ def build(b, resource) -> None:
     function = awslambda.Function(name, **_properties(b, resource, spec, role_arn))
     if spec.role is not None:
         function.DependsOn = [access.title]
-    b.add(resource, function, access, logs)
+    b.add(resource, function, access, logs, *triggers, *([failure[0]] if failure else []))
+
+
+def _on_failure(b, resource) -> tuple[Any, str] | None:
+    """The destination of asynchronous invocations that failed, and the action to send."""
+    spec: FunctionSpec = resource.spec
+    if spec.on_failure is None:
+        return None
+    kind = b.target_kind(spec.on_failure)
+    if kind is not None and kind.name not in ("queue", "topic"):
+        b.error(resource.node.value_marks["on_failure"],
+                f"resources.{resource.logical_id}.on_failure",
+                f"expected a queue or a topic, but this names a {kind.name}")
+    config = awslambda.EventInvokeConfig(
+        f"{resource.logical_id}Async", FunctionName=ref(resource.logical_id),
+        Qualifier="$LATEST", DestinationConfig=awslambda.DestinationConfig(
+            OnFailure=awslambda.OnFailure(Destination=b.value(spec.on_failure))))
+    if spec.async_retries is not None:
+        config.MaximumRetryAttempts = spec.async_retries
+    return config, DELIVER.get(kind.name if kind else "queue", "sqs:SendMessage")
 
 
 def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any]:
@@ -95,7 +131,7 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
         "Architectures": [spec.architecture],
         "Code": awslambda.Code(S3Bucket=b.asset_bucket(),
                                S3Key=b.code(resource, spec.code, spec.include,
-                                            spec.handler)),
+                                            spec.handler, spec.runtime)),
         "Handler": spec.handler, "MemorySize": spec.memory, "Runtime": spec.runtime,
         "Timeout": spec.timeout, "Role": role_arn,
         "LoggingConfig": awslambda.LoggingConfig(LogGroup=ref(f"{name}LogGroup")),
@@ -116,8 +152,9 @@ def _properties(b, resource, spec: FunctionSpec, role_arn: Any) -> dict[str, Any
 
 KIND = Kind(
     name="function",
-    description="Python Lambda function with its own role, retained log group and X-Ray "
-                "tracing; IAM from declared access",
+    description="Lambda function (Python or Node.js) with its own role, retained log group, "
+                "X-Ray tracing, triggers (events:) and on_failure; IAM from declared access "
+                "and its triggers",
     spec=FunctionSpec,
     build=build,
     attributes=frozenset({"Arn"}),
@@ -128,9 +165,10 @@ KIND = Kind(
         Waiver("CKV_AWS_117", "", "Not in a VPC: it calls only AWS APIs, signed and over "
                "TLS, and its role limits what it reaches; a VPC would add NAT or endpoints "
                "and protect nothing more"),
-        Waiver("CKV_AWS_116", "", "No dead-letter queue: those catch only asynchronous "
-               "invocations, and its callers (API Gateway) invoke it synchronously and get "
-               "its errors back"),
+        Waiver("CKV_AWS_116", "", "No Lambda dead-letter queue: synchronous callers (API "
+               "Gateway) get its errors back, queue and stream triggers keep failed records "
+               "in their own dead-letter queue or on_failure, and on_failure (a Lambda "
+               "destination, with the error attached) catches failed asynchronous calls"),
         Waiver("CKV_AWS_173", "", "Environment variables hold resource names, never "
                "secrets (those go to SSM SecureString); Lambda encrypts them at rest with "
                "an AWS-managed key"),

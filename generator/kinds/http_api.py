@@ -3,8 +3,8 @@
 Each route gets a Lambda proxy integration and an invoke permission scoped to exactly
 that method and path; the stage auto-deploys and writes JSON access logs to its own log
 group. The default execute-api endpoint is disabled unless asked for, so a custom
-domain (with mutual TLS) is the only way in. An optional Lambda REQUEST authorizer guards
-the routes it names (the others stay open).
+domain (with mutual TLS) is the only way in. A Lambda REQUEST authorizer, a JWT authorizer
+and IAM (SigV4) authorization each guard the routes they name (the others stay open).
 """
 
 from __future__ import annotations
@@ -61,6 +61,17 @@ class AuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class JwtSpec:
+    issuer: Any = field(Value(), "the token issuer URL (e.g. a Cognito user pool's)")
+    audience: tuple = field(ListOf(Value(), 1), "accepted audiences (client ids)")
+    routes: tuple = field(ListOf(ROUTE, 1), "the route keys it guards")
+    scopes: tuple = field(ListOf(Str(r"\S+", "a scope")), "scopes a token must hold "
+                                                          "(any of them)", ())
+    header: str = field(Str(r"[A-Za-z0-9-]{1,64}", "a header name"), "the header "
+                        "carrying the bearer token", "authorization")
+
+
+@dataclass(frozen=True)
 class HttpApiSpec:
     routes: dict = field(MapOf(Value(), ROUTE, 1), "route key → the ARN of the Lambda "
                                                    "function serving it")
@@ -76,16 +87,32 @@ class HttpApiSpec:
     log_key: Any = log_key_field()
     authorizer: Any = field(Struct(AuthorizerSpec, "authorizer"), "a Lambda authorizer "
                             "guarding some routes", None)
+    jwt: Any = field(Struct(JwtSpec, "jwt"), "a JWT authorizer (OIDC/OAuth 2.0 tokens) "
+                                             "guarding some routes", None)
+    iam_routes: tuple = field(ListOf(ROUTE), "routes callers must sign with SigV4 (IAM "
+                                             "authorization)", ())
+    payload_format: str = field(Str(choices=("1.0", "2.0")), "the event format the "
+                                "functions receive (1.0: REST API-like)", "2.0")
 
     def validate(self, at, node) -> None:
-        if not self.authorizer:
-            return
-        marks = node["authorizer"]["routes"].item_marks
-        for index, key in enumerate(self.authorizer.routes):
-            if key not in self.routes:
-                at.key("authorizer", None).key("routes", None).item(index, marks[index]).error(
-                    f"'{key}' is not a route of this API; its routes are "
-                    f"{', '.join(self.routes)}")
+        guarded: dict[str, str] = {}
+        for name in ("authorizer", "jwt", "iam_routes"):
+            value = getattr(self, name)
+            if not value:
+                continue
+            routes = value if name == "iam_routes" else value.routes
+            seq = node[name] if name == "iam_routes" else node[name]["routes"]
+            where = at.key(name, None) if name == "iam_routes" else \
+                at.key(name, None).key("routes", None)
+            for index, key in enumerate(routes):
+                item = where.item(index, seq.item_marks[index])
+                if key not in self.routes:
+                    item.error(f"'{key}' is not a route of this API; its routes are "
+                               f"{', '.join(self.routes)}")
+                elif key in guarded:
+                    item.error(f"'{key}' is already guarded by {guarded[key]}; a route "
+                               "has one authorizer")
+                guarded.setdefault(key, name)
 
 
 def route_id(route_key: str) -> str:
@@ -115,18 +142,34 @@ def build(b, resource) -> None:
                          ThrottlingRateLimit=spec.throttle.rate,
                          ThrottlingBurstLimit=spec.throttle.burst))
     b.add(resource, v2.Api(name, **api_props), stage, logs)
-    guarded: tuple = ()
+    guards: dict[str, dict] = {k: {"AuthorizationType": "AWS_IAM"} for k in spec.iam_routes}
     at = f"resources.{name}"
     if spec.authorizer:
         node = resource.node["authorizer"]
         function = b.function_arn(spec.authorizer.function, node.value_marks.get("function"),
                                   f"{at}.authorizer.function")
         b.add(resource, *_authorizer(name, spec.authorizer, function))
-        guarded = spec.authorizer.routes
+        # a route guarded by a REQUEST authorizer has the type CUSTOM
+        guards.update({k: {"AuthorizationType": "CUSTOM",
+                           "AuthorizerId": ref(f"{name}Authorizer")}
+                       for k in spec.authorizer.routes})
+    if spec.jwt:
+        b.add(resource, _jwt(b, name, spec.jwt))
+        guards.update({k: {"AuthorizationType": "JWT", "AuthorizerId": ref(f"{name}Jwt"),
+                           **({"AuthorizationScopes": list(spec.jwt.scopes)}
+                              if spec.jwt.scopes else {})} for k in spec.jwt.routes})
     marks = resource.node["routes"].value_marks
     for key, function_arn in spec.routes.items():
         function = b.function_arn(function_arn, marks[key], f"{at}.routes.{key}")
-        b.add(resource, *_route(name, key, function, key in guarded))
+        b.add(resource, *_route(name, key, function, guards.get(key, {}), spec.payload_format))
+
+
+def _jwt(b, api: str, spec: JwtSpec) -> v2.Authorizer:
+    return v2.Authorizer(f"{api}Jwt", ApiId=ref(api), Name=f"{api}Jwt", AuthorizerType="JWT",
+                         IdentitySource=[f"$request.header.{spec.header}"],
+                         JwtConfiguration=v2.JWTConfiguration(
+                             Issuer=b.value(spec.issuer),
+                             Audience=[b.value(a) for a in spec.audience]))
 
 
 def _authorizer(api: str, spec: AuthorizerSpec, function_arn: Any) -> list:
@@ -149,15 +192,12 @@ def _authorizer(api: str, spec: AuthorizerSpec, function_arn: Any) -> list:
     return [authorizer, permission]
 
 
-def _route(api: str, key: str, function_arn: Any, guarded: bool) -> list:
+def _route(api: str, key: str, function_arn: Any, auth: dict, payload: str) -> list:
     method, path = key.split(" ", 1)
     prefix = f"{api}{route_id(key)}"
     integration = v2.Integration(f"{prefix}Integration", ApiId=ref(api),
                                  IntegrationType="AWS_PROXY", IntegrationUri=function_arn,
-                                 PayloadFormatVersion="2.0", TimeoutInMillis=29000)
-    # a route guarded by a REQUEST authorizer has the type CUSTOM
-    auth = {"AuthorizationType": "CUSTOM", "AuthorizerId": ref(f"{api}Authorizer")} \
-        if guarded else {}
+                                 PayloadFormatVersion=payload, TimeoutInMillis=29000)
     route = v2.Route(f"{prefix}Route", ApiId=ref(api), RouteKey=key,
                      Target=sub(f"integrations/${{{integration.title}}}"), **auth)
     source = ("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
@@ -172,11 +212,12 @@ def _route(api: str, key: str, function_arn: Any, guarded: bool) -> list:
 KIND = Kind(
     name="http_api",
     description="API Gateway HTTP API: Lambda routes with scoped invoke permissions, "
-                "optional Lambda authorizer, access logs, throttling",
+                "per-route Lambda, JWT or IAM authorization, access logs, throttling",
     spec=HttpApiSpec,
     build=build,
     attributes=frozenset({"ApiEndpoint", "ApiId"}),
-    parts={"Stage": frozenset(), "LogGroup": frozenset({"Arn"})},
+    parts={"Stage": frozenset(), "LogGroup": frozenset({"Arn"}), "Jwt": frozenset(),
+           "Authorizer": frozenset()},
     waivers=(
         Waiver("CKV_AWS_158", "LogGroup", "Access log group encrypted by CloudWatch Logs' "
                "own keys; set log_key to use a customer key (the customers app does)",

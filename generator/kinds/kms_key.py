@@ -30,6 +30,7 @@ USE_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey",
 # policy for this names them with wildcards: these are the actions they expand to).
 LOGS_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey",
                 "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo")
+SERVICES = ("cloudwatch", "events", "scheduler", "s3")
 VIA = ("dynamodb", "ssm", "s3", "sqs", "sns", "secretsmanager", "logs")
 
 
@@ -55,6 +56,9 @@ class KmsKeySpec:
     log_groups: tuple = field(ListOf(Value()), "names (may end in *) of log groups "
                               "CloudWatch Logs may encrypt with the key, e.g. "
                               "'{{ app }}-{{ env }}-*'", ())
+    services: tuple = field(ListOf(Str(choices=SERVICES)), "AWS services that may "
+                            "encrypt with the key for this account (e.g. cloudwatch, so "
+                            "alarms can publish to a topic the key encrypts)", ())
 
 
 def _services(services: tuple[str, ...]) -> list:
@@ -79,6 +83,12 @@ def _policy(spec: KmsKeySpec, b) -> Any:
                 "kms:ViaService": _services(spec.account_use_via)}))))
     if spec.log_groups:
         statements.append(_logs_statement(spec, b))
+    if spec.services:
+        statements.append(Statement(
+            Sid="ServicesEncryptForThisAccount", Effect=Allow,
+            Principal=Principal("Service", [f"{s}.amazonaws.com" for s in spec.services]),
+            Resource=["*"], Action=[Action("kms", a) for a in ("Decrypt", "GenerateDataKey")],
+            Condition=Condition(StringEquals("aws:SourceAccount", sub("${AWS::AccountId}")))))
     for index, user in enumerate(spec.users):
         principal = Principal("AWS", [b.value(user.principal)])
         use = Statement(Sid=f"User{index + 1}UsesKey", Effect=Allow, Principal=principal,

@@ -36,7 +36,7 @@ KIND = Kind(
     attributes=frozenset({"Type", "Value"}),
     service="ssm",
     access_levels={"read": ("ssm:GetParameter", "ssm:GetParameters")},
-    access_arns=lambda name: [sub("arn:${AWS::Partition}:ssm:${AWS::Region}:"
+    access_arns=lambda name, action: [sub("arn:${AWS::Partition}:ssm:${AWS::Region}:"
                                   "${AWS::AccountId}:parameter${Name}", Name=name)],
     data_holding=True,
 )

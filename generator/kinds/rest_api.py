@@ -26,7 +26,10 @@ from ..spec import Bool, Int, MapOf, Str, Struct, Value, field
 from . import Kind, Waiver
 from .http_api import ACCESS_LOG_FORMAT
 
-PATH = Str(r"(/[A-Za-z0-9_.-]+)+", "a path such as /customers")
+# Segments may be path parameters ({id}, or {proxy+} last); a trailing slash is allowed
+# and dropped, as API Gateway routes /customers/ to /customers.
+PATH = Str(r"(/([A-Za-z0-9_.-]+|\{[A-Za-z0-9_]+\}))*(/\{[A-Za-z0-9_]+\+\})?/?",
+           "a path such as /customers/{id}")
 METHOD = Str(choices=("GET", "POST", "PUT", "PATCH", "DELETE"))
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
                "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
@@ -34,9 +37,17 @@ LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogG
 
 
 @dataclass(frozen=True)
+class ThrottleSpec:
+    rate: int = field(Int(1, 10000), "steady requests per second")
+    burst: int = field(Int(1, 5000), "burst requests")
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     function: Any = field(Value(), "ARN of the Lambda function serving the method")
     api_key: bool = field(Bool(), "callers must send a valid x-api-key header", True)
+    throttle: Any = field(Struct(ThrottleSpec, "throttle"), "this method's own "
+                          "throttling (default: the usage plan's)", None)
 
 
 @dataclass(frozen=True)
@@ -62,11 +73,26 @@ class RestApiSpec:
                                            "(needed once per account and region for "
                                            "access logs; retained)", True)
 
+    def validate(self, at, node) -> None:
+        paths = [_clean(p) for p in self.paths]
+        for path in {p for p in paths if paths.count(p) > 1}:
+            at.key("paths", node.value_marks["paths"]).error(
+                f"{path} is written twice (with and without a trailing slash)")
+
+
+def _clean(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def _arn_path(path: str) -> str:
+    """The path as an execute-api ARN names it: each parameter is `*`."""
+    return re.sub(r"\{[^}]+\}", "*", path)
+
 
 def _segments(paths: dict) -> dict[str, tuple[str, str | None]]:
     """Every path prefix → (its last segment, its parent path or None for the root)."""
     found: dict[str, tuple[str, str | None]] = {}
-    for path in sorted(paths):
+    for path in sorted(_clean(p) for p in paths):
         parts = path.strip("/").split("/")
         for depth in range(1, len(parts) + 1):
             prefix = "/" + "/".join(parts[:depth])
@@ -79,11 +105,17 @@ def _id(path: str) -> str:
     return "".join(pascal(p) for p in re.split(r"[/{}.]+", path) if p)
 
 
+def api_name(b, resource) -> Any:
+    """The API's name (its metrics' ApiName dimension): given, or <stack>-<logical id>."""
+    spec: RestApiSpec = resource.spec
+    return b.value(spec.name) if spec.name is not None \
+        else sub(f"${{AWS::StackName}}-{resource.logical_id}")
+
+
 def build(b, resource) -> None:
     spec: RestApiSpec = resource.spec
     name = resource.logical_id
-    api = v1.RestApi(name, Name=b.value(spec.name) if spec.name is not None
-                     else sub(f"${{AWS::StackName}}-{name}"),
+    api = v1.RestApi(name, Name=api_name(b, resource),
                      EndpointConfiguration=v1.EndpointConfiguration(Types=["REGIONAL"]))
     made: list = [api]
     path_ids = {}
@@ -93,11 +125,12 @@ def build(b, resource) -> None:
                                 ParentId=ref(path_ids[parent]) if parent
                                 else get_att(name, "RootResourceId")))
     methods = []
-    for path, verbs in sorted(spec.paths.items()):
+    for written, verbs in sorted(spec.paths.items()):
+        path = _clean(written)
         for verb, method in sorted(verbs.items()):
-            node = resource.node["paths"][path][verb]
+            node = resource.node["paths"][written][verb]
             b.function_arn(method.function, node.value_marks.get("function"),
-                           f"resources.{name}.paths.{path}.{verb}.function")
+                           f"resources.{name}.paths.{written}.{verb}.function")
             made += _method(b, name, path, path_ids[path], verb, method)
             methods.append(f"{name}{_id(path)}{pascal(verb.lower())}")
     made += _stage(b, spec, name, methods)
@@ -109,15 +142,18 @@ def _method(b, api: str, path: str, path_id: str, verb: str, method: MethodSpec)
     logical = f"{path_id}{pascal(verb.lower())}"
     uri = sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
               "functions/${Function}/invocations", Function=function)
+    parameters = {f"method.request.path.{p.rstrip('+')}": True
+                  for p in re.findall(r"\{([^}]+)\}", path)}
     return [
         v1.Method(logical, RestApiId=ref(api), ResourceId=ref(path_id), HttpMethod=verb,
                   AuthorizationType="NONE", ApiKeyRequired=method.api_key,
+                  **({"RequestParameters": parameters} if parameters else {}),
                   Integration=v1.Integration(Type="AWS_PROXY", IntegrationHttpMethod="POST",
                                              Uri=uri)),
         awslambda.Permission(f"{logical}Permission", Action="lambda:InvokeFunction",
                              FunctionName=function, Principal="apigateway.amazonaws.com",
                              SourceArn=sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:"
-                                           f"${{AWS::AccountId}}:${{{api}}}/*/{verb}{path}")),
+                                           f"${{AWS::AccountId}}:${{{api}}}/*/{verb}{_arn_path(path)}")),
     ]
 
 
@@ -142,7 +178,7 @@ def _stage(b, spec: RestApiSpec, api: str, methods: list[str]) -> list:
                      MethodSettings=[v1.MethodSetting(
                          HttpMethod="*", ResourcePath="/*", MetricsEnabled=True,
                          ThrottlingRateLimit=spec.usage_plan.rate,
-                         ThrottlingBurstLimit=spec.usage_plan.burst)])
+                         ThrottlingBurstLimit=spec.usage_plan.burst)] + _throttles(spec))
     plan = spec.usage_plan
     key = v1.ApiKey(f"{api}Key", Enabled=True, Description=sub(f"${{AWS::StackName}} {api}"))
     usage = v1.UsagePlan(f"{api}UsagePlan", ApiStages=[v1.ApiStage(ApiId=ref(api),
@@ -156,6 +192,15 @@ def _stage(b, spec: RestApiSpec, api: str, methods: list[str]) -> list:
     if spec.account_log_role:
         made += _account_logging(api, stage)
     return made
+
+
+def _throttles(spec: RestApiSpec) -> list:
+    """Per-method settings; their resource path is / then the path with each / as ~1."""
+    return [v1.MethodSetting(HttpMethod=verb, ResourcePath="/" + _clean(path).replace("/", "~1"),
+                             MetricsEnabled=True, ThrottlingRateLimit=m.throttle.rate,
+                             ThrottlingBurstLimit=m.throttle.burst)
+            for path, verbs in sorted(spec.paths.items())
+            for verb, m in sorted(verbs.items()) if m.throttle]
 
 
 def _account_logging(api: str, stage: v1.Stage) -> list:

@@ -120,8 +120,16 @@ def _index(index: Index, spec: TableSpec) -> dynamodb.GlobalSecondaryIndex:
     return dynamodb.GlobalSecondaryIndex(**props)
 
 
-def _arns(arn: Any) -> list:
-    return [arn, sub("${Table}/index/*", Table=arn)]
+def _arns(arn: Any, action: str) -> list:
+    """Only Query and Scan read an index; every other action is on the table itself."""
+    if action in ("dynamodb:Query", "dynamodb:Scan"):
+        return [arn, sub("${Table}/index/*", Table=arn)]
+    return [arn]
+
+
+# What a stream consumer does; granted when an access entry names `!GetAtt T.StreamArn`.
+STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+               "dynamodb:GetShardIterator", "dynamodb:ListStreams")
 
 
 KIND = Kind(
@@ -139,6 +147,7 @@ KIND = Kind(
         "scan": ("dynamodb:Scan",),
     },
     access_arns=_arns,
+    attribute_access={"StreamArn": {"read": STREAM_READ}},
     data_holding=True,
     waivers=(
         Waiver("CKV_AWS_119", "", "Encrypted at rest with DynamoDB's AWS-owned key; set "
