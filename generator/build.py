@@ -45,6 +45,9 @@ class StackArtifact:
 
 @dataclass
 class SynthResult:
+    """What a synth made, in memory: every file by project-relative path (`files`),
+    the stacks, cfn-lint's warnings; `written`/`removed` when build/ was updated."""
+
     stacks: list[StackArtifact] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     assets: list[Asset] = field(default_factory=list)
@@ -53,6 +56,19 @@ class SynthResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """Each template's YAML text, by path (build/<env>/<app>/NN-<stage>.yaml)."""
+        return {s.path: s.text.decode("utf-8") for s in self.stacks}
+
+    @property
+    def manifests(self) -> dict[str, dict]:
+        """Each app's manifest (stacks, dependencies, parameter wiring), by path."""
+        import json
+
+        return {path: json.loads(data) for path, data in self.files.items()
+                if path.endswith("/manifest.json")}
 
 
 class LintFailed(BlueprintError):
@@ -72,8 +88,12 @@ def _problem(finding: Finding) -> Problem:
 
 
 def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list[App]:
-    """Every selected app in every selected environment, checked."""
+    """Every selected app in every selected environment, checked (with the project's
+    plugin kinds, when its pyproject.toml declares some)."""
+    from .plugins import activate
+
     available = discover(root)
+    activate(root)
     problems = Problems()
     for name in apps or []:
         if name not in available:

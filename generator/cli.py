@@ -59,9 +59,12 @@ def _size(count: int) -> str:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .build import synth
+    from .api import synthesize
+    from .plugins import origins
 
-    result = synth(args.root, args.env, args.app, run_lint=not args.no_lint)
+    result = synthesize(args.root, args.env, args.app, lint=not args.no_lint, write=True)
+    if origins:
+        print("plugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     warnings: dict[str, list] = {}
     for finding in result.findings:
         warnings.setdefault(finding.template, []).append(finding)
@@ -85,6 +88,9 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _kinds(args: argparse.Namespace) -> int:
     from .docs import kind_fields, kinds_table, waivers_table
+    from .plugins import activate
+
+    activate(args.root)
 
     if args.waivers:
         print(waivers_table())

@@ -169,16 +169,14 @@ def _named_faults(verb):
     return run
 
 
-def _deployer(args, options, out=None):
-    from .afterdeploy import run_steps
-    from .manifest import check_fresh, load_stacks
-    from .runner import Console, Deployer
+def _run(args, options):
+    """The API's plan/deploy run for these arguments: (outcome, deployer, stacks)."""
+    from ..api import Target, run
 
-    cloud = make_cloud(args, probe=False)
-    stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
-    check_fresh(args.root, stacks)
-    cloud.target.check_answers()
-    return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
+    endpoint = args.endpoint or (LOCAL_ENDPOINT if args.local else None)
+    target = Target(args.env, tuple(args.app or ()) or None,
+                    tuple(getattr(args, "stage", None) or ()) or None, endpoint)
+    return run(args.root, target, options)
 
 
 def _finish(outcome, args) -> int:
@@ -233,9 +231,8 @@ def _deploy(args) -> int:
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
                       allow_replace=frozenset(args.allow_replace), parallel=args.parallel,
                       lock=True, lock_timeout=args.lock_timeout, command=command_line(args))
-    deployer, stacks = _deployer(args, options)
     _interruptible()
-    outcome = deployer.run(stacks)
+    outcome, deployer, stacks = _run(args, options)
     state = len([c for c in deployer.cloud.state_calls if is_write(c)])
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
           + (f", {state} to the deploy lock and state table" if state else ""))
@@ -246,9 +243,8 @@ def _deploy(args) -> int:
 def _plan(args) -> int:
     from .runner import Options
 
-    deployer, stacks = _deployer(args, Options(plan_only=True, lock=True))
     _interruptible()
-    outcome = deployer.run(stacks)
+    outcome, _, _ = _run(args, Options(plan_only=True, lock=True))
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
             handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
