@@ -90,14 +90,17 @@ def _kinds(args: argparse.Namespace) -> int:
     from .docs import kind_fields, kinds_table, waivers_table
     from .plugins import activate
 
-    activate(args.root)
-
+    origins = activate(args.root)
     if args.waivers:
         print(waivers_table())
     elif args.kind:
         print(kind_fields(args.kind))
+        if args.kind in origins:
+            print(f"\n  a plugin kind, from {origins[args.kind]}")
     else:
         print(kinds_table(markdown=args.markdown))
+        if origins and not args.markdown:
+            print("\nplugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     return 0
 
 
