@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 _WHERE = {
     "load": "api", "synthesize": "api", "lint_templates": "api", "plan": "api",
     "apply": "api",
-    "project_from": "api",
+    "project_from": "api", "init": "scaffold",
     "SynthResult": "build", "StackArtifact": "build", "LintFailed": "build",
     "Finding": "lint", "App": "model",
     "GeneratorError": "errors", "BlueprintError": "errors", "Problem": "errors",
@@ -36,7 +36,7 @@ _WHERE = {
 __all__ = [
     "App", "BlueprintError", "Finding", "GeneratorError", "Kind", "LintFailed", "Outcome",
     "Problem", "StackArtifact", "SynthResult", "Waiver", "__version__", "apply", "field",
-    "lint_templates", "load", "plan", "project_from", "registry", "synthesize",
+    "init", "lint_templates", "load", "plan", "project_from", "registry", "synthesize",
 ]
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time names load lazily
@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load lazil
     from .kinds import Kind, Waiver, registry
     from .lint import Finding
     from .model import App
+    from .scaffold import init
     from .spec import field
 
 

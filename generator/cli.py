@@ -48,6 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     kinds.add_argument("kind", nargs="?", help="show the fields of one kind")
     kinds.set_defaults(run=_kinds)
 
+    init = verbs.add_parser(
+        "init", help="create a new project (blueprints, Lambda code, Makefile, CI)",
+        description="Scaffold a project that synthesizes, tests and deploys to the local "
+                    "cloud as created: an app with dev and local environments, one stage "
+                    "with a table and a function, its code and tests, a Makefile, "
+                    ".gitignore and a CI script. Never overwrites a file.")
+    init.add_argument("dir", nargs="?", default=".", help="the folder (default: .)")
+    init.add_argument("--name", help="the app name (default: from the folder's name)")
+    init.add_argument("--force", action="store_true",
+                      help="add the missing files to a folder that is not empty")
+    init.set_defaults(run=_init)
+
     from .deploy.commands import add_verbs
 
     add_verbs(verbs)
@@ -84,6 +96,12 @@ def _synth(args: argparse.Namespace) -> int:
     print(f"synth: {len(result.stacks)} template(s), {len(result.written)} file(s) "
           f"written{cached}, {result.seconds:.2f} s")
     return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .scaffold import init_verb
+
+    return init_verb(args)
 
 
 def _kinds(args: argparse.Namespace) -> int:
