@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="add the missing files to a folder that is not empty")
     init.set_defaults(run=_init)
 
+    graph = verbs.add_parser(
+        "graph", help="draw the stacks, their resources and dependencies",
+        description="Print a diagram of every stack of an environment from build/ "
+                    "(no cloud): Mermaid (GitHub renders it) or Graphviz DOT.")
+    graph.add_argument("--env", default="dev", metavar="E", help="environment (default dev)")
+    graph.add_argument("--app", action="append", metavar="A", help="only this app")
+    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.add_argument("--stacks-only", action="store_true", help="leave out the resources")
+    graph.set_defaults(run=_graph)
+
     from .deploy.commands import add_verbs
 
     add_verbs(verbs)
@@ -102,6 +112,13 @@ def _init(args: argparse.Namespace) -> int:
     from .scaffold import init_verb
 
     return init_verb(args)
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from .graph import graph
+
+    print(graph(args.root, args.env, args.app, args.format, not args.stacks_only), end="")
+    return 0
 
 
 def _kinds(args: argparse.Namespace) -> int:

@@ -244,10 +244,12 @@ def _plan(args) -> int:
     from .runner import Options
 
     _interruptible()
-    outcome, _, _ = _run(args, Options(plan_only=True, lock=True))
+    from .preview import plan_document
+
+    outcome, _, stacks = _run(args, Options(plan_only=True, lock=True))
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
-            handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
+            handle.write(plan_document(args.env, stacks, outcome))
         print(f"plan written to {args.markdown}")
     code = _finish(outcome, args)
     if code == 0 and args.detailed_exitcode and any(
