@@ -81,13 +81,14 @@ def load(root: str = ".", envs: list[str] | None = None, apps: list[str] | None 
 
 
 def synthesize(root: str = ".", envs: list[str] | None = None, apps: list[str] | None = None,
-          *, lint: bool = True, write: bool = False, files: Files | None = None
-          ) -> SynthResult:
+          *, lint: bool = True, write: bool = False, files: Files | None = None,
+          progress=None) -> SynthResult:
     """Blueprints → templates, manifests and the editor schema.
 
     In memory by default (`result.files`, `result.templates`, `result.manifests`);
     `write=True` updates build/ as `make synth` does (only when everything is valid).
-    Raises `BlueprintError` for invalid blueprints and `LintFailed` for lint errors."""
+    `progress(built, total)` is called as stacks are built. Raises `BlueprintError` for
+    invalid blueprints and `LintFailed` for lint errors."""
     from .build import synth as run_synth
 
     if files is not None:
@@ -95,8 +96,8 @@ def synthesize(root: str = ".", envs: list[str] | None = None, apps: list[str] |
             raise ValueError("write=True needs a project folder; in-memory files are "
                              "synthesized to memory only (read result.files)")
         with project_from(files) as temporary:
-            return synthesize(temporary, envs, apps, lint=lint)
-    return run_synth(root, envs, apps, run_lint=lint, write=write)
+            return synthesize(temporary, envs, apps, lint=lint, progress=progress)
+    return run_synth(root, envs, apps, run_lint=lint, write=write, progress=progress)
 
 
 def lint_templates(root: str = ".", envs: list[str] | None = None, apps: list[str] | None = None,
@@ -149,9 +150,10 @@ def _target(env: str, apps, stages, local: bool, endpoint: str | None) -> Target
                   endpoint or (LOCAL_ENDPOINT if local else None))
 
 
-def run(root: str, target: Target, options, out: Any = None, ask=None):
+def run(root: str, target: Target, options, out: Any = None, ask=None, console=None):
     """Plan or deploy (per `options`); returns (outcome, deployer, stacks). The deployer
-    is returned for the CLI's summary (its write calls) and pruning."""
+    is returned for the CLI's summary (its write calls) and pruning; `console` shows
+    progress (default: plain lines to `out`)."""
     from .deploy.afterdeploy import run_steps
     from .deploy.cloud import Cloud
     from .deploy.cloud import Target as CloudTarget
@@ -167,5 +169,8 @@ def run(root: str, target: Target, options, out: Any = None, ask=None):
                          list(target.stages or []) or None)
     check_fresh(root, stacks)
     cloud.target.check_answers()
-    deployer = Deployer(root, cloud, Console(out, ask), options, run_steps)
-    return deployer.run(stacks), deployer, stacks
+    console = console or Console(out, ask)
+    deployer = Deployer(root, cloud, console, options, run_steps)
+    with console:
+        outcome = deployer.run(stacks)
+    return outcome, deployer, stacks

@@ -12,6 +12,7 @@ import gc
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -134,19 +135,26 @@ def _without_gc():
 
 def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = None,
           run_lint: bool = True, cache_path: str | None = CACHE_PATH,
-          write: bool = True) -> SynthResult:
-    """Blueprints → templates, manifests and schema; written only if all is valid."""
+          write: bool = True, progress: Callable[[int, int], None] | None = None
+          ) -> SynthResult:
+    """Blueprints → templates, manifests and schema; written only if all is valid.
+    `progress(built, total)` is called as stacks are built (a progress bar)."""
     with _without_gc():
-        return _synth(root, envs, apps, run_lint, cache_path, write)
+        return _synth(root, envs, apps, run_lint, cache_path, write, progress)
 
 
 def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: bool,
-           cache_path: str | None, write: bool) -> SynthResult:
+           cache_path: str | None, write: bool, progress=None) -> SynthResult:
     started = time.perf_counter()
     result = SynthResult()
     problems = Problems()
-    for app in load_apps(root, envs, apps):
+    loaded = load_apps(root, envs, apps)
+    total, built = sum(len(app.order) for app in loaded), 0
+    for app in loaded:
         _build_app(root, app, problems, result)
+        built += len(app.order)
+        if progress:
+            progress(built, total)
     problems.check()
     from .jsonschema import blueprint_schema
 

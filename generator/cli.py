@@ -10,9 +10,11 @@ import argparse
 import os
 import sys
 import traceback
+from contextlib import contextmanager
 
 from .errors import BlueprintError, GeneratorError, UsageError
 
+PROGRESS_FROM = 200   # stacks: a smaller synth is done before a bar would be seen
 DESCRIPTION = """\
 Turn blueprint YAML (blueprints/<app>/app.yaml and NN-<stage>.yaml) into linted,
 deterministic CloudFormation templates under build/<env>/<app>/."""
@@ -76,6 +78,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def synth_progress(stream=None, many: int = PROGRESS_FROM):
+    """A progress bar on a terminal once a synth has `many` stacks; else nothing."""
+    stream = stream or sys.stderr
+    bar = None
+
+    def update(built: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and total >= many and stream.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(file=stream), transient=True)
+            bar.start()
+            bar.add_task("synth", total=total)
+        if bar is not None:
+            bar.update(bar.task_ids[0], completed=built)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
 def _size(count: int) -> str:
     return f"{count / 1024:.1f} KB"
 
@@ -84,7 +111,9 @@ def _synth(args: argparse.Namespace) -> int:
     from .api import synthesize
     from .plugins import origins
 
-    result = synthesize(args.root, args.env, args.app, lint=not args.no_lint, write=True)
+    with synth_progress() as progress:
+        result = synthesize(args.root, args.env, args.app, lint=not args.no_lint,
+                            write=True, progress=progress)
     if origins:
         print("plugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     warnings: dict[str, list] = {}

@@ -176,7 +176,9 @@ def _run(args, options):
     endpoint = args.endpoint or (LOCAL_ENDPOINT if args.local else None)
     target = Target(args.env, tuple(args.app or ()) or None,
                     tuple(getattr(args, "stage", None) or ()) or None, endpoint)
-    return run(args.root, target, options)
+    from .live import make_console
+
+    return run(args.root, target, options, console=make_console())
 
 
 def _finish(outcome, args) -> int:

@@ -66,6 +66,7 @@ class StackFlow:
     def run(self, key: str, spec: StackSpec) -> None:
         """Take one stack from what is deployed to what build/ holds."""
         self.outcome.phases[key] = "was being looked at; nothing changed"
+        self.console.begin(key, len(template_resources(spec.template)))
         parameters = self._parameters(key, spec)
         if parameters is None:
             return

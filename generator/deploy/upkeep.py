@@ -94,9 +94,9 @@ def clean_verb(args) -> int:
     from .clean import clean, written_by_steps
     from .commands import command_line, make_cloud
     from .ledger import record, recorded
+    from .live import make_console
     from .lock import held_lock
     from .manifest import load_stacks
-    from .runner import Console
 
     cloud = make_cloud(args)
     stacks = load_stacks(args.root, args.env, args.app)
@@ -107,8 +107,9 @@ def clean_verb(args) -> int:
         if not _confirmed(args, f"delete {len(present)} stack(s): "
                                 f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
             return 3
-        with held_lock(cloud, stacks, command_line(args), args.lock_timeout, print):
-            kept = clean(cloud, present, Console().say)
+        with held_lock(cloud, stacks, command_line(args), args.lock_timeout, print), \
+                make_console() as console:
+            kept = clean(cloud, present, console.say)
             record(cloud, region, kept)
         kept += written_by_steps(present, {k: v.outputs for k, v in states.items() if v})
     else:
