@@ -25,6 +25,7 @@ from .model import App, discover, load_app, load_app_spec
 from .refs import parse_output
 from .source import Tag
 from .synth import build_stage, guard
+from .synthwarnings import app_warnings
 
 MANIFEST_FORMAT = 1
 SCHEMA_PATH = "build/schema/blueprint.schema.json"
@@ -163,7 +164,8 @@ def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: 
         jobs = [LintJob(s.path, s.text, s.manifest_entry["region"], s.sources)
                 for s in result.stacks]
         cache = os.path.join(root, cache_path) if cache_path else None
-        result.findings, result.cache_hits = lint(jobs, cache)
+        found, result.cache_hits = lint(jobs, cache)
+        result.findings += found
         if any(f.is_error for f in result.findings):
             raise LintFailed(result.findings)
     if write:
@@ -194,6 +196,7 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
         for asset in builder.assets:
             if asset.key not in {a.key for a in result.assets}:
                 result.assets.append(asset)
+    result.findings += app_warnings(app, lambda stage: f"{folder}/{stage.template_name}")
     result.files[f"{folder}/manifest.json"] = to_json({
         "format": MANIFEST_FORMAT, "app": app.name, "env": app.env.name,
         "inputs_sha256": inputs_hash(root, app.name),

@@ -187,9 +187,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     except Exception:
         if args.debug or os.environ.get("GENERATOR_DEBUG"):
             raise
         print("internal error (a bug in the generator, not in your blueprints); "
               "run again with --debug and report the traceback", file=sys.stderr)
         return 1
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (`status | head -1`): it had what it wanted, so end
+    quietly with 0. Output still buffered goes to /dev/null, or Python's own flush at exit
+    would meet the closed pipe again and complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0

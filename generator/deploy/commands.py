@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -126,7 +127,9 @@ def _lock_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default="dev", metavar="E", help="environment (default dev)")
+    parser.add_argument("--env", metavar="E",
+                        help="environment (default: dev; on the local cloud, the one last "
+                             "deployed there, else local when an app has it)")
     parser.add_argument("--app", action="append", metavar="A", help="only this app")
     parser.add_argument("--local", action="store_true",
                         help=f"the local cloud at {LOCAL_ENDPOINT} (test credentials only)")
@@ -149,6 +152,40 @@ def make_cloud(args, probe: bool = True):
     return Cloud(Target())
 
 
+def _local_endpoint(args) -> str | None:
+    return args.endpoint or (LOCAL_ENDPOINT if args.local else None)
+
+
+def _env_file(root: str, endpoint: str) -> str:
+    from .localcloud import STATE_DIR
+
+    port = endpoint.rsplit(":", 1)[-1]
+    return os.path.join(root, STATE_DIR, f"env-{port}")
+
+
+def default_env(args) -> str:
+    """dev on AWS; on the local cloud the environment last deployed to it from here,
+    else `local` when an app has that environment (build/local/), else dev."""
+    endpoint = _local_endpoint(args)
+    if endpoint is None:
+        return "dev"
+    try:
+        with open(_env_file(args.root, endpoint), encoding="utf-8") as handle:
+            return handle.read().strip() or "dev"
+    except OSError:
+        return "local" if os.path.isdir(os.path.join(args.root, "build", "local")) else "dev"
+
+
+def remember_env(args) -> None:
+    """After a deploy to the local cloud: its environment, for the next local verbs."""
+    endpoint = _local_endpoint(args)
+    if endpoint:
+        path = _env_file(args.root, endpoint)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(args.env + "\n")
+
+
 def _named_faults(verb):
     """Network and permission failures become one clear error (where, what to do),
     never a traceback or "internal error"."""
@@ -157,6 +194,7 @@ def _named_faults(verb):
 
         from .cloud import DeployError, Target
 
+        args.env = args.env or default_env(args)
         try:
             return verb(args)
         except (BotoCoreError, ClientError) as exc:
@@ -173,7 +211,7 @@ def _run(args, options):
     """The API's plan/deploy run for these arguments: (outcome, deployer, stacks)."""
     from ..api import Target, run
 
-    endpoint = args.endpoint or (LOCAL_ENDPOINT if args.local else None)
+    endpoint = _local_endpoint(args)
     target = Target(args.env, tuple(args.app or ()) or None,
                     tuple(getattr(args, "stage", None) or ()) or None, endpoint)
     from .live import make_console
@@ -238,6 +276,8 @@ def _deploy(args) -> int:
     state = len([c for c in deployer.cloud.state_calls if is_write(c)])
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
           + (f", {state} to the deploy lock and state table" if state else ""))
+    if outcome.results and not outcome.failures:
+        remember_env(args)
     code = _finish(outcome, args)
     return upkeep.prune(args, deployer.cloud, stacks) if code == 0 else code
 

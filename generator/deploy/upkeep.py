@@ -64,7 +64,7 @@ def prune(args, cloud, stacks) -> int:
         kept = clean(cloud, [_deployed_spec(cloud, region, state) for region, state in gone],
                      Console().say)
         record(cloud, stacks[0].home_region, kept)
-    _left_behind(kept)
+    _left_behind(kept, cloud)
     return 0
 
 
@@ -82,12 +82,13 @@ def _deployed_spec(cloud, region: str, state):
                      {}, (), (), tags, ())
 
 
-def _left_behind(kept: list) -> None:
+def _left_behind(kept: list, cloud=None) -> None:
+    endpoint = cloud.target.endpoint if cloud is not None and cloud.target.local else None
     if kept:
         print("left behind (data is kept; the next deploy adopts what a stack declares):")
     for item in kept:
         print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
-              f"{item.how_to_delete}")
+              f"{item.command(endpoint)}")
 
 
 def clean_verb(args) -> int:
@@ -117,7 +118,7 @@ def clean_verb(args) -> int:
         kept = [k for s in stacks for k in recorded(cloud, region, s.name)]
     if not kept:
         return 0
-    _left_behind(kept)
+    _left_behind(kept, cloud)
     return _purge(args, cloud, region, kept) if args.purge else 0
 
 
@@ -193,12 +194,42 @@ def _persisted(folder: str, fresh: bool) -> dict[str, str]:
             **{k: os.path.abspath(v) for k, v in data.items()}}
 
 
+def _ours_running(pid_file: str, localcloud) -> tuple[int, int] | None:
+    """(pid, port) of the local cloud this project started, if it still answers."""
+    try:
+        with open(pid_file) as handle:
+            pid, port = (int(x) for x in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    return (pid, port) if localcloud.healthy(port) and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def local_verb(args) -> int:
     from . import localcloud
+    from .cloud import DeployError
 
     state = os.path.join(args.root, localcloud.STATE_DIR)
     pid_file = os.path.join(state, "pid")
     if args.action == "up":
+        running = _ours_running(pid_file, localcloud)
+        if running and running[1] == args.port and not args.fresh:
+            print(f"local cloud already up at {localcloud.endpoint(args.port)} (pid "
+                  f"{running[0]}); reusing it")
+            return 0
+        if running:
+            raise DeployError(f"the local cloud started here runs on port {running[1]} (pid "
+                              f"{running[0]}); stop it first (make local-down), or use "
+                              f"LOCAL_PORT={running[1]}")
         kept = _persisted(state, args.fresh)
         pid = localcloud.start(args.port, os.path.join(state, "ministack.log"),
                                extra_env=kept)
