@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     kinds.add_argument("kind", nargs="?", help="show the fields of one kind")
     kinds.set_defaults(run=_kinds)
 
+    _project_verbs(verbs)
+    from .deploy.commands import add_verbs
+
+    add_verbs(verbs)
+    return parser
+
+
+def _project_verbs(verbs) -> None:
+    """init and graph: a new project, and a drawing of one."""
     init = verbs.add_parser(
         "init", help="create a new project (blueprints, Lambda code, Makefile, CI)",
         description="Scaffold a project that synthesizes, tests and deploys to the local "
@@ -71,11 +80,6 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     graph.add_argument("--stacks-only", action="store_true", help="leave out the resources")
     graph.set_defaults(run=_graph)
-
-    from .deploy.commands import add_verbs
-
-    add_verbs(verbs)
-    return parser
 
 
 @contextmanager

@@ -4,6 +4,7 @@ hints that reach the local cloud, quiet closed pipes, an uncallable API warned a
 from __future__ import annotations
 
 import argparse
+import io
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,8 @@ from generator.deploy.commands import default_env, remember_env
 from generator.deploy.localurls import _rewrite, _url
 from generator.synthwarnings import SynthWarning
 
-from .conftest import MINI, REPO
+from .conftest import MINI, REPO, write_files
+from .localcloud import LocalCloud
 
 LOCAL = "http://127.0.0.1:4570"
 SITE = ("site", "raffle-site-bucket", "apply.html")
@@ -63,13 +65,37 @@ def _args(root, endpoint=None, env=None) -> argparse.Namespace:
 
 def test_local_verbs_default_to_the_environment_deployed_there(tmp_path):
     assert default_env(_args(tmp_path)) == "dev"
-    assert default_env(_args(tmp_path, LOCAL)) == "dev"
+    assert default_env(_args(tmp_path, LOCAL)) == "dev"    # nothing there (or no answer)
     (tmp_path / "build/local").mkdir(parents=True)
+    remember_env(_args(tmp_path, LOCAL, env="local"))
     assert default_env(_args(tmp_path, LOCAL)) == "local"
     assert default_env(_args(tmp_path)) == "dev"          # AWS: never the local one
     remember_env(_args(tmp_path, LOCAL, env="dev"))
     assert default_env(_args(tmp_path, LOCAL)) == "dev"
-    assert default_env(_args(tmp_path, "http://127.0.0.1:4599")) == "local"
+    assert default_env(_args(tmp_path, "http://127.0.0.1:4599")) == "dev"
+
+
+@pytest.mark.slow
+def test_outputs_on_the_local_cloud_default_to_what_is_deployed_there(mini, cli):
+    """`local` deployed by other means than this project's CLI is found on the cloud."""
+    write_files(mini, {"blueprints/shop/app.yaml": """\
+        version: 1
+        name: shop
+        environments:
+          dev: {region: eu-west-1, values: {domain: shop.example}}
+          local: {region: eu-west-1, local_only: true, values: {domain: shop.local}}
+        """})
+    generator.synthesize(str(mini), write=True, lint=False)
+    cloud = LocalCloud(mini / "cloud")
+    try:
+        assert generator.apply(str(mini), "local", endpoint=cloud.endpoint, yes=True,
+                               out=io.StringIO()).exit_code == 0
+        run = cli(mini, "outputs", "--endpoint", cloud.endpoint)
+        assert run.code == 0 and "shop-local-data" in run.out, run.err
+        assert cli(mini, "deploy", "--endpoint", cloud.endpoint, "--yes").code == 0
+        assert "shop-local-code" in cli(mini, "status", "--endpoint", cloud.endpoint).out
+    finally:
+        cloud.stop()
 
 
 def test_clean_hints_for_the_local_cloud_say_where_it_is():

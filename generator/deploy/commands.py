@@ -164,8 +164,8 @@ def _env_file(root: str, endpoint: str) -> str:
 
 
 def default_env(args) -> str:
-    """dev on AWS; on the local cloud the environment last deployed to it from here,
-    else `local` when an app has that environment (build/local/), else dev."""
+    """dev on AWS. On the local cloud: the environment last deployed to it from here,
+    else `local` when stacks of an app's `local` environment are there, else dev."""
     endpoint = _local_endpoint(args)
     if endpoint is None:
         return "dev"
@@ -173,7 +173,27 @@ def default_env(args) -> str:
         with open(_env_file(args.root, endpoint), encoding="utf-8") as handle:
             return handle.read().strip() or "dev"
     except OSError:
-        return "local" if os.path.isdir(os.path.join(args.root, "build", "local")) else "dev"
+        return "local" if _holds_env(args.root, endpoint, "local") else "dev"
+
+
+def _holds_env(root: str, endpoint: str, env: str) -> bool:
+    """Whether the local cloud at `endpoint` holds a stack of `env` (False when that
+    cannot be told: the verb itself then names what is wrong)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..errors import GeneratorError
+    from .cloud import Cloud, Target
+    from .manifest import load_stacks
+
+    if not os.path.isdir(os.path.join(root, "build", env)):
+        return False
+    try:
+        target = Target.local_cloud(endpoint)
+        target.check_answers()
+        cloud = Cloud(target)
+        return any(cloud.stack(s.name, s.region) for s in load_stacks(root, env, None))
+    except (GeneratorError, BotoCoreError, ClientError):
+        return False
 
 
 def remember_env(args) -> None:
@@ -276,7 +296,7 @@ def _deploy(args) -> int:
     state = len([c for c in deployer.cloud.state_calls if is_write(c)])
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
           + (f", {state} to the deploy lock and state table" if state else ""))
-    if outcome.results and not outcome.failures:
+    if outcome.results:
         remember_env(args)
     code = _finish(outcome, args)
     return upkeep.prune(args, deployer.cloud, stacks) if code == 0 else code

@@ -214,22 +214,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _reused(args, pid_file: str, localcloud) -> bool:
+    """The local cloud this project started answers on the asked port: reuse it. On
+    another port it is an error (one local cloud per project; its PID file is one)."""
+    from .cloud import DeployError
+
+    running = _ours_running(pid_file, localcloud)
+    if running and running[1] == args.port and not args.fresh:
+        print(f"local cloud already up at {localcloud.endpoint(args.port)} (pid "
+              f"{running[0]}); reusing it")
+        return True
+    if running:
+        raise DeployError(f"the local cloud started here runs on port {running[1]} (pid "
+                          f"{running[0]}); stop it first (make local-down), or use "
+                          f"LOCAL_PORT={running[1]}")
+    return False
+
+
 def local_verb(args) -> int:
     from . import localcloud
-    from .cloud import DeployError
 
     state = os.path.join(args.root, localcloud.STATE_DIR)
     pid_file = os.path.join(state, "pid")
     if args.action == "up":
-        running = _ours_running(pid_file, localcloud)
-        if running and running[1] == args.port and not args.fresh:
-            print(f"local cloud already up at {localcloud.endpoint(args.port)} (pid "
-                  f"{running[0]}); reusing it")
+        if _reused(args, pid_file, localcloud):
             return 0
-        if running:
-            raise DeployError(f"the local cloud started here runs on port {running[1]} (pid "
-                              f"{running[0]}); stop it first (make local-down), or use "
-                              f"LOCAL_PORT={running[1]}")
         kept = _persisted(state, args.fresh)
         pid = localcloud.start(args.port, os.path.join(state, "ministack.log"),
                                extra_env=kept)
