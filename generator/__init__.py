@@ -10,6 +10,7 @@ The public API (what the command line is built on; see README "Use as a library"
     outcome = generator.plan("path/to/project", "dev", local=True)
     outcome.results, outcome.markdown, outcome.exit_code
     generator.apply("path/to/project", "dev", local=True, yes=True)   # deploy
+    generator.outputs("path/to/project", "dev", local=True)  # {stack: {output: value}}
 
 Errors a user can cause are `GeneratorError`s; invalid blueprints raise `BlueprintError`
 whose `.problems` each name file:line:column. Names are imported on first use, so
@@ -25,7 +26,7 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "load": "api", "synthesize": "api", "lint_templates": "api", "plan": "api",
-    "apply": "api",
+    "apply": "api", "outputs": "api",
     "project_from": "api", "init": "scaffold",
     "SynthResult": "build", "StackArtifact": "build", "LintFailed": "build",
     "Finding": "lint", "App": "model",
@@ -36,11 +37,11 @@ _WHERE = {
 __all__ = [
     "App", "BlueprintError", "Finding", "GeneratorError", "Kind", "LintFailed", "Outcome",
     "Problem", "StackArtifact", "SynthResult", "Waiver", "__version__", "apply", "field",
-    "init", "lint_templates", "load", "plan", "project_from", "registry", "synthesize",
+    "init", "lint_templates", "load", "outputs", "plan", "project_from", "registry", "synthesize",
 ]
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time names load lazily
-    from .api import apply, lint_templates, load, plan, project_from, synthesize
+    from .api import apply, lint_templates, load, outputs, plan, project_from, synthesize
     from .build import LintFailed, StackArtifact, SynthResult
     from .deploy.runner import Outcome
     from .errors import BlueprintError, GeneratorError, Problem

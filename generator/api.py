@@ -145,6 +145,41 @@ def apply(root: str = ".", env: str = "dev", apps: list[str] | None = None, *,
     return run(root, target, options, out, ask)[0]
 
 
+def outputs(root: str = ".", env: str = "dev", apps: list[str] | None = None, *,
+            local: bool = False, endpoint: str | None = None) -> dict[str, dict]:
+    """Each deployed stack's outputs: {stack: {name: value}}, stacks not deployed left
+    out. On the local cloud, URLs are rewritten to ones this machine can call."""
+    from .deploy.cloud import Cloud
+    from .deploy.cloud import Target as CloudTarget
+    from .deploy.manifest import refuse_local_only
+
+    endpoint = endpoint or (LOCAL_ENDPOINT if local else None)
+    if endpoint:
+        target = CloudTarget.local_cloud(endpoint)
+        target.check_answers()
+    else:
+        refuse_local_only(root, env)
+        target = CloudTarget()
+    return deployed_outputs(root, Cloud(target), env, apps)
+
+
+def deployed_outputs(root: str, cloud, env: str, apps: list[str] | None) -> dict[str, dict]:
+    """`outputs` with a cloud already made (the CLI's, with its fault handling)."""
+    from .deploy.localurls import local_outputs
+    from .deploy.manifest import load_stacks
+
+    found = {}
+    for spec in load_stacks(root, env, apps):
+        state = cloud.stack(spec.name, spec.region)
+        if state is None:
+            continue
+        values = state.outputs
+        if cloud.target.local:
+            values = local_outputs(cloud, spec.name, spec.region, values)
+        found[spec.name] = dict(sorted(values.items()))
+    return found
+
+
 def _target(env: str, apps, stages, local: bool, endpoint: str | None) -> Target:
     return Target(env, tuple(apps) if apps else None, tuple(stages) if stages else None,
                   endpoint or (LOCAL_ENDPOINT if local else None))

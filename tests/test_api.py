@@ -94,6 +94,8 @@ def test_plan_and_deploy_on_the_local_cloud_return_data(mini, tmp_path_factory):
                                 out=out)
         assert done.exit_code == 0, done.failures
         assert set(done.outputs["shop-dev-data"]) == {"TableArn", "TableName"}
+        found = generator.outputs(str(mini), "dev", endpoint=cloud.endpoint)
+        assert found["shop-dev-data"] == done.outputs["shop-dev-data"]
         again = generator.plan(str(mini), "dev", endpoint=cloud.endpoint, out=out)
         assert again.results["shop-dev-code"] == "unchanged"
     finally:

@@ -321,19 +321,9 @@ def _plan(args) -> int:
 
 
 def _outputs(args) -> int:
-    from .localurls import local_outputs
-    from .manifest import load_stacks
+    from ..api import deployed_outputs
 
-    cloud = make_cloud(args)
-    found = {}
-    for spec in load_stacks(args.root, args.env, args.app):
-        state = cloud.stack(spec.name, spec.region)
-        if state is None:
-            continue
-        outputs = state.outputs
-        if cloud.target.local:
-            outputs = local_outputs(cloud, spec.name, spec.region, outputs)
-        found[spec.name] = dict(sorted(outputs.items()))
+    found = deployed_outputs(args.root, make_cloud(args), args.env, args.app)
     if not found:
         print(f"no stack of {args.env} is deployed", file=sys.stderr)
     if args.json:
