@@ -15,7 +15,7 @@ PIP := -m pip install --quiet --disable-pip-version-check
 GEN := $(BIN)/python -m generator
 ARGS := $(if $(ENV),--env $(ENV)) $(if $(APP),--app $(APP))
 LOCAL_PORT ?= 4566
-LOCAL_ENV ?= local
+LOCAL_ENV ?= $(or $(ENV),local)
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help

@@ -12,6 +12,7 @@ import gc
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from .paths import no_links
 from .refs import parse_output
 from .source import Tag
 from .synth import build_stage, guard
+from .synthwarnings import app_warnings
 
 MANIFEST_FORMAT = 1
 SCHEMA_PATH = "build/schema/blueprint.schema.json"
@@ -46,6 +48,9 @@ class StackArtifact:
 
 @dataclass
 class SynthResult:
+    """What a synth made, in memory: every file by project-relative path (`files`),
+    the stacks, cfn-lint's warnings; `written`/`removed` when build/ was updated."""
+
     stacks: list[StackArtifact] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     assets: list[Asset] = field(default_factory=list)
@@ -54,6 +59,19 @@ class SynthResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """Each template's YAML text, by path (build/<env>/<app>/NN-<stage>.yaml)."""
+        return {s.path: s.text.decode("utf-8") for s in self.stacks}
+
+    @property
+    def manifests(self) -> dict[str, dict]:
+        """Each app's manifest (stacks, dependencies, parameter wiring), by path."""
+        import json
+
+        return {path: json.loads(data) for path, data in self.files.items()
+                if path.endswith("/manifest.json")}
 
 
 class LintFailed(BlueprintError):
@@ -73,8 +91,12 @@ def _problem(finding: Finding) -> Problem:
 
 
 def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list[App]:
-    """Every selected app in every selected environment, checked."""
+    """Every selected app in every selected environment, checked (with the project's
+    plugin kinds, when its pyproject.toml declares some)."""
+    from .plugins import activate
+
     available = discover(root)
+    activate(root)
     problems = Problems()
     for name in apps or []:
         if name not in available:
@@ -121,19 +143,26 @@ def _without_gc():
 
 def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = None,
           run_lint: bool = True, cache_path: str | None = CACHE_PATH,
-          write: bool = True) -> SynthResult:
-    """Blueprints → templates, manifests and schema; written only if all is valid."""
+          write: bool = True, progress: Callable[[int, int], None] | None = None
+          ) -> SynthResult:
+    """Blueprints → templates, manifests and schema; written only if all is valid.
+    `progress(built, total)` is called as stacks are built (a progress bar)."""
     with _without_gc():
-        return _synth(root, envs, apps, run_lint, cache_path, write)
+        return _synth(root, envs, apps, run_lint, cache_path, write, progress)
 
 
 def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: bool,
-           cache_path: str | None, write: bool) -> SynthResult:
+           cache_path: str | None, write: bool, progress=None) -> SynthResult:
     started = time.perf_counter()
     result = SynthResult()
     problems = Problems()
-    for app in load_apps(root, envs, apps):
+    loaded = load_apps(root, envs, apps)
+    total, built = sum(len(app.order) for app in loaded), 0
+    for app in loaded:
         _build_app(root, app, problems, result)
+        built += len(app.order)
+        if progress:
+            progress(built, total)
     problems.check()
     from .jsonschema import blueprint_schema
 
@@ -142,7 +171,8 @@ def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: 
         jobs = [LintJob(s.path, s.text, s.manifest_entry["region"], s.sources)
                 for s in result.stacks]
         cache = os.path.join(root, cache_path) if cache_path else None
-        result.findings, result.cache_hits = lint(jobs, cache, full=not envs and not apps)
+        found, result.cache_hits = lint(jobs, cache, full=not envs and not apps)
+        result.findings += found
         if any(f.is_error for f in result.findings):
             raise LintFailed(result.findings)
     if write:
@@ -173,6 +203,7 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
         for asset in builder.assets:
             if asset.key not in {a.key for a in result.assets}:
                 result.assets.append(asset)
+    result.findings += app_warnings(app, lambda stage: f"{folder}/{stage.template_name}")
     result.files[f"{folder}/manifest.json"] = to_json({
         "format": MANIFEST_FORMAT, "app": app.name, "env": app.env.name,
         "inputs_sha256": inputs_hash(root, app.name),

@@ -10,9 +10,11 @@ import argparse
 import os
 import sys
 import traceback
+from contextlib import contextmanager
 
 from .errors import BlueprintError, GeneratorError, UsageError
 
+PROGRESS_FROM = 200   # stacks: a smaller synth is done before a bar would be seen
 DESCRIPTION = """\
 Turn blueprint YAML (blueprints/<app>/app.yaml and NN-<stage>.yaml) into linted,
 deterministic CloudFormation templates under build/<env>/<app>/."""
@@ -48,10 +50,61 @@ def _parser() -> argparse.ArgumentParser:
     kinds.add_argument("kind", nargs="?", help="show the fields of one kind")
     kinds.set_defaults(run=_kinds)
 
+    _project_verbs(verbs)
     from .deploy.commands import add_verbs
 
     add_verbs(verbs)
     return parser
+
+
+def _project_verbs(verbs) -> None:
+    """init and graph: a new project, and a drawing of one."""
+    init = verbs.add_parser(
+        "init", help="create a new project (blueprints, Lambda code, Makefile, CI)",
+        description="Scaffold a project that synthesizes, tests and deploys to the local "
+                    "cloud as created: an app with dev and local environments, one stage "
+                    "with a table and a function, its code and tests, a Makefile, "
+                    ".gitignore and a CI script. Never overwrites a file.")
+    init.add_argument("dir", nargs="?", default=".", help="the folder (default: .)")
+    init.add_argument("--name", help="the app name (default: from the folder's name)")
+    init.add_argument("--force", action="store_true",
+                      help="add the missing files to a folder that is not empty")
+    init.set_defaults(run=_init)
+
+    graph = verbs.add_parser(
+        "graph", help="draw the stacks, their resources and dependencies",
+        description="Print a diagram of every stack of an environment from build/ "
+                    "(no cloud): Mermaid (GitHub renders it) or Graphviz DOT.")
+    graph.add_argument("--env", default="dev", metavar="E", help="environment (default dev)")
+    graph.add_argument("--app", action="append", metavar="A", help="only this app")
+    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.add_argument("--stacks-only", action="store_true", help="leave out the resources")
+    graph.set_defaults(run=_graph)
+
+
+@contextmanager
+def synth_progress(stream=None, many: int = PROGRESS_FROM):
+    """A progress bar on a terminal once a synth has `many` stacks; else nothing."""
+    stream = stream or sys.stderr
+    bar = None
+
+    def update(built: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and total >= many and stream.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(file=stream), transient=True)
+            bar.start()
+            bar.add_task("synth", total=total)
+        if bar is not None:
+            bar.update(bar.task_ids[0], completed=built)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 def _size(count: int) -> str:
@@ -59,9 +112,14 @@ def _size(count: int) -> str:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .build import synth
+    from .api import synthesize
+    from .plugins import origins
 
-    result = synth(args.root, args.env, args.app, run_lint=not args.no_lint)
+    with synth_progress() as progress:
+        result = synthesize(args.root, args.env, args.app, lint=not args.no_lint,
+                            write=True, progress=progress)
+    if origins:
+        print("plugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     warnings: dict[str, list] = {}
     for finding in result.findings:
         warnings.setdefault(finding.template, []).append(finding)
@@ -83,15 +141,34 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from .scaffold import init_verb
+
+    return init_verb(args)
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from .graph import graph
+
+    print(graph(args.root, args.env, args.app, args.format, not args.stacks_only), end="")
+    return 0
+
+
 def _kinds(args: argparse.Namespace) -> int:
     from .docs import kind_fields, kinds_table, waivers_table
+    from .plugins import activate
 
+    origins = activate(args.root)
     if args.waivers:
         print(waivers_table())
     elif args.kind:
         print(kind_fields(args.kind))
+        if args.kind in origins:
+            print(f"\n  a plugin kind, from {origins[args.kind]}")
     else:
         print(kinds_table(markdown=args.markdown))
+        if origins and not args.markdown:
+            print("\nplugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     return 0
 
 
@@ -114,9 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     except Exception:
         if args.debug or os.environ.get("GENERATOR_DEBUG"):
             raise
         print("internal error (a bug in the generator, not in your blueprints); "
               "run again with --debug and report the traceback", file=sys.stderr)
         return 1
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (`status | head -1`): it had what it wanted, so end
+    quietly with 0. Output still buffered goes to /dev/null, or Python's own flush at exit
+    would meet the closed pipe again and complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0

@@ -346,8 +346,10 @@ def test_local_up_and_down_by_pid(tmp_path, cli):
     assert run.code == 0 and f"local cloud up at http://127.0.0.1:{port}" in run.out
     assert localcloud.healthy(port)
     pid = int((tmp_path / ".cache/localcloud/pid").read_text().split()[0])
-    again = cli(tmp_path, "local", "up", "--port", str(port))
-    assert again.code == 1 and "something already answers" in again.err
+    again = cli(tmp_path, "local", "up", "--port", str(port))     # make local, again
+    assert again.code == 0 and f"(pid {pid}); reusing it" in again.out
+    foreign = cli(tmp_path / "elsewhere", "local", "up", "--port", str(port))
+    assert foreign.code == 1 and "something already answers" in foreign.err
     down = cli(tmp_path, "local", "down")
     assert down.code == 0 and f"local cloud stopped (pid {pid})" in down.out
     assert not localcloud.healthy(port)

@@ -337,16 +337,40 @@ def test_planning_a_first_deploy_plans_the_asset_bucket_and_waits_for_it():
               .ok("describe_change_set", change_set())
               .ok("delete_change_set")
               .ok("delete_stack")                              # its empty review stack
-              .missing())                                      # the app stack's bucket
+              .missing()                                       # the app stack's bucket
+              .missing())                                      # the app stack itself
     out = io.StringIO()
     deployer = Deployer("/x", script.cloud, Console(out), Options(plan_only=True))
     with script.stub, script.identity, script.tables:
         outcome = deployer.run([needs_assets])
     assert outcome.results == {"blueprint-assets@eu-west-1": "planned",
-                               NAME: "waits for a dependency"}
-    assert "cannot be planned yet: the asset bucket stack blueprint-assets in eu-west-1 is " \
-           "not deployed yet" in out.getvalue()
+                               NAME: "planned (new; inputs known after deploy)"}
+    assert "new stack, planned from its template (known after deploy: AssetBucket (the " \
+           "asset bucket))" in out.getvalue()
+    section = "\n".join(outcome.sections[NAME])
+    assert "| `AssetBucket` | (known after deploy) (the asset bucket) |" in section
+    assert "| Add | `T` | `AWS::DynamoDB::Table` |" in section
     assert "ExecuteChangeSet" not in script.cloud.writes
+
+
+def test_a_deployed_stack_waiting_for_a_new_input_is_listed_not_guessed():
+    needs_assets = dataclasses.replace(SPEC, parameters={"AssetBucket": {"asset_bucket": True}})
+    script = Scripted().missing()                            # blueprint-assets: absent
+    script.tables.add_client_error("describe_table", "ResourceNotFoundException",
+                                   "no blueprint-state table yet")
+    (script.missing("list_change_sets")
+              .ok("create_change_set", {"Id": "cs", "StackId": "id"})
+              .ok("describe_change_set", change_set())
+              .ok("delete_change_set")
+              .ok("delete_stack")
+              .missing()                                       # the asset bucket stack
+              .ok("describe_stacks", {"Stacks": [{"StackName": NAME, "CreationTime": "2024-01-01",
+                                                  "StackStatus": "CREATE_COMPLETE"}]}))
+    deployer = Deployer("/x", script.cloud, Console(io.StringIO()), Options(plan_only=True))
+    with script.stub, script.identity, script.tables:
+        outcome = deployer.run([needs_assets])
+    assert outcome.results[NAME] == "waits for a dependency"
+    assert "it needs AssetBucket (the asset bucket)" in "\n".join(outcome.sections[NAME])
 
 
 def test_after_stop_no_change_set_is_executed():

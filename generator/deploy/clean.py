@@ -26,7 +26,13 @@ class Retained:
 
     @property
     def how_to_delete(self) -> str:
-        region = f"--region {self.region}"
+        return self.command()
+
+    def command(self, endpoint: str | None = None) -> str:
+        """The command that deletes it; on the local cloud (`endpoint`) it says where,
+        or the aws CLI would go to AWS."""
+        region = f"--region {self.region}" + (f" --endpoint-url {endpoint}" if endpoint
+                                               else "")
         commands = {
             "AWS::DynamoDB::Table": f"aws dynamodb delete-table --table-name "
                                     f"{self.physical_id} {region}",
@@ -114,6 +120,11 @@ def purge(cloud: Cloud, kept: list[Retained], say) -> None:
             with contextlib.suppress(ssm.exceptions.ParameterNotFound):
                 ssm.delete_parameter(Name=item.physical_id)
         else:
-            say(item.stack, f"kept {item.logical_id}: {item.how_to_delete}")
+            say(item.stack, f"kept {item.logical_id}: {item.command(_local(cloud))}")
             continue
         say(item.stack, f"purged {item.logical_id} ({item.physical_id})")
+
+
+def _local(cloud: Cloud) -> str | None:
+    """The local cloud's endpoint, for commands that must go there (None: AWS)."""
+    return cloud.target.endpoint if cloud.target.local else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 import signal
 import sys
@@ -127,7 +128,9 @@ def _lock_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default="dev", metavar="E", help="environment (default dev)")
+    parser.add_argument("--env", metavar="E",
+                        help="environment (default: dev; on the local cloud, the one last "
+                             "deployed there, else local when an app has it)")
     parser.add_argument("--app", action="append", metavar="A", help="only this app")
     parser.add_argument("--local", action="store_true",
                         help=f"the local cloud at {LOCAL_ENDPOINT} (test credentials only)")
@@ -150,6 +153,60 @@ def make_cloud(args, probe: bool = True):
     return Cloud(Target())
 
 
+def _local_endpoint(args) -> str | None:
+    return args.endpoint or (LOCAL_ENDPOINT if args.local else None)
+
+
+def _env_file(root: str, endpoint: str) -> str:
+    from .localcloud import STATE_DIR
+
+    port = endpoint.rsplit(":", 1)[-1]
+    return os.path.join(root, STATE_DIR, f"env-{port}")
+
+
+def default_env(args) -> str:
+    """dev on AWS. On the local cloud: the environment last deployed to it from here,
+    else `local` when stacks of an app's `local` environment are there, else dev."""
+    endpoint = _local_endpoint(args)
+    if endpoint is None:
+        return "dev"
+    try:
+        with open(_env_file(args.root, endpoint), encoding="utf-8") as handle:
+            return handle.read().strip() or "dev"
+    except OSError:
+        return "local" if _holds_env(args.root, endpoint, "local") else "dev"
+
+
+def _holds_env(root: str, endpoint: str, env: str) -> bool:
+    """Whether the local cloud at `endpoint` holds a stack of `env` (False when that
+    cannot be told: the verb itself then names what is wrong)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..errors import GeneratorError
+    from .cloud import Cloud, Target
+    from .manifest import load_stacks
+
+    if not os.path.isdir(os.path.join(root, "build", env)):
+        return False
+    try:
+        target = Target.local_cloud(endpoint)
+        target.check_answers()
+        cloud = Cloud(target)
+        return any(cloud.stack(s.name, s.region) for s in load_stacks(root, env, None))
+    except (GeneratorError, BotoCoreError, ClientError):
+        return False
+
+
+def remember_env(args) -> None:
+    """After a deploy to the local cloud: its environment, for the next local verbs."""
+    endpoint = _local_endpoint(args)
+    if endpoint:
+        path = _env_file(args.root, endpoint)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(args.env + "\n")
+
+
 def _named_faults(verb):
     """Network and permission failures become one clear error (where, what to do),
     never a traceback or "internal error"."""
@@ -158,6 +215,7 @@ def _named_faults(verb):
 
         from .cloud import DeployError, Target
 
+        args.env = args.env or default_env(args)
         try:
             return verb(args)
         except (BotoCoreError, ClientError) as exc:
@@ -170,16 +228,16 @@ def _named_faults(verb):
     return run
 
 
-def _deployer(args, options, out=None):
-    from .afterdeploy import run_steps
-    from .manifest import check_fresh, load_stacks
-    from .runner import Console, Deployer
+def _run(args, options):
+    """The API's plan/deploy run for these arguments: (outcome, deployer, stacks)."""
+    from ..api import Target, run
 
-    cloud = make_cloud(args, probe=False)
-    stacks = load_stacks(args.root, args.env, args.app, getattr(args, "stage", None))
-    check_fresh(args.root, stacks)
-    cloud.target.check_answers()
-    return Deployer(args.root, cloud, Console(out), options, run_steps), stacks
+    endpoint = _local_endpoint(args)
+    target = Target(args.env, tuple(args.app or ()) or None,
+                    tuple(getattr(args, "stage", None) or ()) or None, endpoint)
+    from .live import make_console
+
+    return run(args.root, target, options, console=make_console())
 
 
 def _finish(outcome, args) -> int:
@@ -242,25 +300,26 @@ def _deploy(args) -> int:
     options = Options(yes=args.yes, interactive=sys.stdin.isatty() and not args.yes,
                       allow_replace=frozenset(args.allow_replace), parallel=args.parallel,
                       lock=True, lock_timeout=args.lock_timeout, command=command_line(args))
-    deployer, stacks = _deployer(args, options)
     with _interruptible():
-        outcome = deployer.run(stacks)
+        outcome, deployer, stacks = _run(args, options)
     state = len([c for c in deployer.cloud.state_calls if is_write(c)])
     print(f"deploy ({args.env}): {len(deployer.cloud.writes)} write call(s)"
           + (f", {state} to the deploy lock and state table" if state else ""))
+    if outcome.results:
+        remember_env(args)
     code = _finish(outcome, args)
     return upkeep.prune(args, deployer.cloud, stacks) if code == 0 else code
 
 
 def _plan(args) -> int:
+    from .preview import plan_document
     from .runner import Options
 
-    deployer, stacks = _deployer(args, Options(plan_only=True, lock=True))
     with _interruptible():
-        outcome = deployer.run(stacks)
+        outcome, _, stacks = _run(args, Options(plan_only=True, lock=True))
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
-            handle.write("\n".join([f"## Deploy plan ({args.env})", ""] + outcome.markdown))
+            handle.write(plan_document(args.env, stacks, outcome))
         print(f"plan written to {args.markdown}")
     code = _finish(outcome, args)
     if code == 0 and args.detailed_exitcode and any(
@@ -270,19 +329,9 @@ def _plan(args) -> int:
 
 
 def _outputs(args) -> int:
-    from .localurls import local_outputs
-    from .manifest import load_stacks
+    from ..api import deployed_outputs
 
-    cloud = make_cloud(args)
-    found = {}
-    for spec in load_stacks(args.root, args.env, args.app):
-        state = cloud.stack(spec.name, spec.region)
-        if state is None:
-            continue
-        outputs = state.outputs
-        if cloud.target.local:
-            outputs = local_outputs(cloud, spec.name, spec.region, outputs)
-        found[spec.name] = dict(sorted(outputs.items()))
+    found = deployed_outputs(args.root, make_cloud(args), args.env, args.app)
     if not found:
         print(f"no stack of {args.env} is deployed", file=sys.stderr)
     if args.json:

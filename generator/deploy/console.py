@@ -13,6 +13,15 @@ class Console:
     def __init__(self, out=None, ask: Callable[[str], str] | None = None) -> None:
         self._out, self._ask, self._lock = out, ask, threading.Lock()
 
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def begin(self, stack: str, total: int) -> None:
+        """A stack's flow starts; it has `total` resources (a live view counts them)."""
+
     @property
     def out(self):
         return self._out or sys.stdout

@@ -32,6 +32,7 @@ from .lock import run_of
 from .manifest import StackSpec
 from .models import HASH_TAG, Change, StackState
 from .plan import change_markdown, change_table, decide, gate, stack_hash
+from .preview import gate_markdown, new_stack_section, template_changes
 from .security import SecurityChange, review, security_lines, security_markdown
 from .templates import template_resources
 
@@ -65,6 +66,7 @@ class StackFlow:
     def run(self, key: str, spec: StackSpec) -> None:
         """Take one stack from what is deployed to what build/ holds."""
         self.outcome.phases[key] = "was being looked at; nothing changed"
+        self.console.begin(key, len(template_resources(spec.template)))
         parameters = self._parameters(key, spec)
         if parameters is None:
             return
@@ -93,17 +95,28 @@ class StackFlow:
         del self.outcome.phases[key]
 
     def _parameters(self, key: str, spec: StackSpec) -> dict[str, str] | None:
-        """The stack's parameter values; None when a plan must wait for a dependency."""
-        try:
+        """The stack's parameter values; None when a plan has planned it already,
+        because some of its inputs exist only after a deploy (`preview.py`)."""
+        if not self.options.plan_only:
             return self.deployer.parameters(spec)
-        except MissingDependency as exc:
-            if not self.options.plan_only:
-                raise
-            self.console.say(key, f"cannot be planned yet: {exc}")
+        unknown: dict[str, str] = {}
+        values = self.deployer.parameters(spec, unknown)
+        if not unknown:
+            return values
+        inputs = ", ".join(f"{name} ({what})" for name, what in sorted(unknown.items()))
+        if self.cloud.stack(spec.name, spec.region) is not None:
+            self.console.say(key, f"cannot be planned yet: it needs {inputs}, known after "
+                                  "its dependencies deploy")
             self.outcome.results[key] = "waits for a dependency"
-            self.outcome.sections[key] = [f"### {spec.name}", "",
-                                          f"Cannot be planned yet: {exc}", ""]
+            self.outcome.sections[key] = [f"### {spec.name}", "", "Cannot be planned yet: "
+                                          f"it needs {inputs}, known after deploy.", ""]
             return None
+        self.console.lines([f"[{key}] new stack, planned from its template (known after "
+                            f"deploy: {inputs}):",
+                            *change_table(spec.name, template_changes(spec.template))])
+        self.outcome.results[key] = "planned (new; inputs known after deploy)"
+        self.outcome.sections[key] = new_stack_section(spec.name, spec.template, unknown)
+        return None
 
     def _converge(self, key: str, spec: StackSpec, parameters: dict, wanted: str,
                   kind: str) -> StackState | None:
@@ -211,7 +224,8 @@ class StackFlow:
             return self._failed_change_set(key, spec, name, reason, kind)
         self.console.lines([f"[{key}] change set ({kind.lower()}):",
                             *change_table(spec.name, changes)])
-        self.outcome.sections[key] = change_markdown(spec.name, changes)
+        self.outcome.sections[key] = change_markdown(spec.name, changes) + gate_markdown(
+            changes, spec.data_holding)
         security = self._review(key, spec, changes)
         if self.options.plan_only or not self._consented(key, spec, name, kind, changes,
                                                          security):

@@ -17,29 +17,47 @@ import urllib.parse
 
 from .cloud import Cloud
 
-EXECUTE_API = re.compile(r"([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
+# Every form an API's URL takes: AWS's regional host (also .amazonaws.com.cn), and the
+# local cloud's own `ApiEndpoint` (`http://<id>.execute-api.localhost:<port>`).
+EXECUTE_API = re.compile(r"([a-z0-9]+)\.execute-api\.(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
+                         r"|localhost)")
+DISTRIBUTION = re.compile(r"[a-z0-9]+\.cloudfront\.net")
+BARE_HOST = re.compile(r"[a-z0-9.-]+\.(?:amazonaws\.com(?:\.cn)?|cloudfront\.net|localhost)"
+                       r"(?::\d+)?(?:/\S*)?")
 
 
 def local_outputs(cloud: Cloud, stack: str, region: str, outputs: dict) -> dict:
-    """Outputs with every https URL this machine cannot reach replaced by the local one."""
+    """Outputs with every URL this machine cannot call replaced by the local one."""
     rewritten = {}
     domains = None
     for key, value in outputs.items():
-        url = urllib.parse.urlparse(value) if isinstance(value, str) else None
-        if not url or url.scheme != "https" or not url.hostname:
+        url = _url(value)
+        if url is None:
             rewritten[key] = value
             continue
         if domains is None:
             domains = _domains(cloud, stack, region)
-        rewritten[key] = _rewrite(cloud, url, domains) or value
+        rewritten[key] = _rewrite(cloud.target.endpoint, url, domains) or value
     return rewritten
 
 
-def _rewrite(cloud: Cloud, url, domains: dict) -> str | None:
-    endpoint = cloud.target.endpoint
+def _url(value):
+    """An output as a URL when it is one (a bare AWS host counts: https is meant)."""
+    if not isinstance(value, str):
+        return None
+    if BARE_HOST.fullmatch(value):
+        value = f"https://{value}"
+    url = urllib.parse.urlparse(value)
+    return url if url.scheme in ("http", "https") and url.hostname else None
+
+
+def _rewrite(endpoint: str, url, domains: dict) -> str | None:
+    """The local URL for one deployed URL; None when it is callable as it is."""
     found = EXECUTE_API.fullmatch(url.hostname)
     if found:
         return f"{endpoint}/_aws/execute-api/{found.group(1)}{url.path}"
+    if url.scheme == "http":
+        return None
     target = domains.get(url.hostname)
     if target is None:
         return None
@@ -72,6 +90,9 @@ def _domains(cloud: Cloud, stack: str, region: str) -> dict:
             config = cloud.client("cloudfront", region).get_distribution(Id=physical)
             settings = config["Distribution"]["DistributionConfig"]
             origin = settings["Origins"]["Items"][0]["DomainName"].split(".s3.")[0]
+            site = ("site", origin, settings.get("DefaultRootObject", ""))
             for alias in settings.get("Aliases", {}).get("Items", []):
-                found[alias] = ("site", origin, settings.get("DefaultRootObject", ""))
+                found[alias] = site
+            found[config["Distribution"].get("DomainName") or
+                  f"{physical.lower()}.cloudfront.net"] = site
     return found

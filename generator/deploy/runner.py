@@ -27,6 +27,7 @@ from .lock import DeployLock, Holder, lock_key, new_run_id
 from .manifest import StackSpec
 from .models import StackState
 from .plan import stack_hash
+from .preview import KNOWN_AFTER
 
 __all__ = ["Console", "Deployer", "MissingDependency", "Options", "Outcome"]
 # After Ctrl-C the process must be gone within 2 s even when the endpoint stalls:
@@ -256,12 +257,21 @@ class Deployer:
         """A stack's state, for the parameters of the stacks that use its outputs."""
         self._states[name] = state
 
-    def parameters(self, spec: StackSpec) -> dict[str, str]:
+    def parameters(self, spec: StackSpec, unknown: dict[str, str] | None = None
+                   ) -> dict[str, str]:
+        """The stack's parameter values. With `unknown` (a plan), an input that exists
+        only after a deploy is collected there (name → what it is) instead of raised."""
         values = {}
         for name, source in sorted(spec.parameters.items()):
             if source.get("default"):
                 continue
-            values[name] = self.resolve(spec, source)
+            try:
+                values[name] = self.resolve(spec, source)
+            except MissingDependency:
+                if unknown is None:
+                    raise
+                unknown[name] = _described(source)
+                values[name] = KNOWN_AFTER
         return values
 
     def resolve(self, spec: StackSpec, source: dict) -> str:
@@ -280,6 +290,9 @@ class Deployer:
         if "hosted_zone" in source:
             zone = self.cloud.hosted_zone_id(source["hosted_zone"], create=self.cloud.target.local
                                              and not self.options.plan_only)
+            if zone is None and self.cloud.target.local and self.options.plan_only:
+                raise MissingDependency(f"hosted zone {source['hosted_zone']}, which the "
+                                        "local deploy creates")
             if zone is None:
                 raise DeployError(f"no Route 53 hosted zone named {source['hosted_zone']}; "
                                   "register the domain (or create its zone) first")
@@ -293,3 +306,12 @@ class Deployer:
             raise MissingDependency(f"the asset bucket stack {ASSET_STACK} in {region} is not "
                                     "deployed yet")
         return state.outputs["BucketName"]
+
+
+def _described(source: dict) -> str:
+    """A manifest reference in words, for plan.md's inputs table."""
+    if "output" in source:
+        return f"output {source['output']} of {source['stack']}"
+    if source.get("asset_bucket"):
+        return "the asset bucket"
+    return f"the hosted zone {source.get('hosted_zone', '?')}"

@@ -64,7 +64,7 @@ def prune(args, cloud, stacks) -> int:
         kept = clean(cloud, [_deployed_spec(cloud, region, state) for region, state in gone],
                      Console().say)
         record(cloud, stacks[0].home_region, kept)
-    _left_behind(kept)
+    _left_behind(kept, cloud)
     return 0
 
 
@@ -82,21 +82,22 @@ def _deployed_spec(cloud, region: str, state):
                      {}, (), (), tags, ())
 
 
-def _left_behind(kept: list) -> None:
+def _left_behind(kept: list, cloud=None) -> None:
+    endpoint = cloud.target.endpoint if cloud is not None and cloud.target.local else None
     if kept:
         print("left behind (data is kept; the next deploy adopts what a stack declares):")
     for item in kept:
         print(f"  {item.stack} {item.logical_id} {item.physical_id}\n    delete: "
-              f"{item.how_to_delete}")
+              f"{item.command(endpoint)}")
 
 
 def clean_verb(args) -> int:
     from .clean import clean, written_by_steps
     from .commands import command_line, make_cloud
     from .ledger import record, recorded
+    from .live import make_console
     from .lock import held_lock
     from .manifest import load_stacks
-    from .runner import Console
 
     cloud = make_cloud(args)
     stacks = load_stacks(args.root, args.env, args.app)
@@ -107,8 +108,9 @@ def clean_verb(args) -> int:
         if not _confirmed(args, f"delete {len(present)} stack(s): "
                                 f"{', '.join(s.name for s in reversed(present))}? [y/N] "):
             return 3
-        with held_lock(cloud, stacks, command_line(args), args.lock_timeout, print):
-            kept = clean(cloud, present, Console().say)
+        with held_lock(cloud, stacks, command_line(args), args.lock_timeout, print), \
+                make_console() as console:
+            kept = clean(cloud, present, console.say)
             record(cloud, region, kept)
         kept += written_by_steps(present, {k: v.outputs for k, v in states.items() if v})
     else:
@@ -116,7 +118,7 @@ def clean_verb(args) -> int:
         kept = [k for s in stacks for k in recorded(cloud, region, s.name)]
     if not kept:
         return 0
-    _left_behind(kept)
+    _left_behind(kept, cloud)
     return _purge(args, cloud, region, kept) if args.purge else 0
 
 
@@ -192,12 +194,51 @@ def _persisted(folder: str, fresh: bool) -> dict[str, str]:
             **{k: os.path.abspath(v) for k, v in data.items()}}
 
 
+def _ours_running(pid_file: str, localcloud) -> tuple[int, int] | None:
+    """(pid, port) of the local cloud this project started, if it still answers."""
+    try:
+        with open(pid_file) as handle:
+            pid, port = (int(x) for x in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    return (pid, port) if localcloud.healthy(port) and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reused(args, pid_file: str, localcloud) -> bool:
+    """The local cloud this project started answers on the asked port: reuse it. On
+    another port it is an error (one local cloud per project; its PID file is one)."""
+    from .cloud import DeployError
+
+    running = _ours_running(pid_file, localcloud)
+    if running and running[1] == args.port and not args.fresh:
+        print(f"local cloud already up at {localcloud.endpoint(args.port)} (pid "
+              f"{running[0]}); reusing it")
+        return True
+    if running:
+        raise DeployError(f"the local cloud started here runs on port {running[1]} (pid "
+                          f"{running[0]}); stop it first (make local-down), or use "
+                          f"LOCAL_PORT={running[1]}")
+    return False
+
+
 def local_verb(args) -> int:
     from . import localcloud
 
     state = os.path.join(args.root, localcloud.STATE_DIR)
     pid_file = os.path.join(state, "pid")
     if args.action == "up":
+        if _reused(args, pid_file, localcloud):
+            return 0
         kept = _persisted(state, args.fresh)
         pid = localcloud.start(args.port, os.path.join(state, "ministack.log"),
                                extra_env=kept)

@@ -4,6 +4,8 @@ A kind is one module in this package defining `KIND = Kind(...)`: its spec (a fr
 dataclass of `spec.field`s), its builder, and what others may reference of it. Adding a
 kind means adding one module here; nothing else changes. The registry discovers the
 modules in name order, so the set of kinds and their order never depend on the machine.
+Plugin kinds (a project's own, or from installed packages: `generator/plugins.py`) join
+them through `use_plugins`, and from then on are indistinguishable from built-in ones.
 """
 
 from __future__ import annotations
@@ -72,9 +74,27 @@ def _is_set(value: Any) -> bool:
     return value is not None and value is not False and value != ()
 
 
-@cache
+_plugins: dict[str, Kind] = {}
+_merged: dict[str, Kind] | None = None
+
+
 def registry() -> dict[str, Kind]:
-    """All kinds, by name."""
+    """All kinds in use, built-in and plugin, by name."""
+    global _merged
+    if _merged is None:
+        _merged = dict(sorted({**builtin(), **_plugins}.items()))
+    return _merged
+
+
+def use_plugins(kinds: dict[str, Kind]) -> None:
+    """Make these plugin kinds (already checked for clashes) part of the registry."""
+    global _plugins, _merged
+    _plugins, _merged = dict(kinds), None
+
+
+@cache
+def builtin() -> dict[str, Kind]:
+    """The kinds shipped in this package, by name."""
     kinds: dict[str, Kind] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
