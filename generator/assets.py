@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import GeneratorError
-from .paths import check_real, check_shippable, never_shipped, read_text, walk
+from .paths import check_real, check_shippable, never_shipped, read_text, tree_stamp, walk
 
 SKIPPED_DIRS = {"__pycache__", "tests", "fixtures", ".pytest_cache"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -38,15 +38,24 @@ class Asset:
         return self.key.replace("/", "-")
 
 
-def _files(root: str, folder: str, prefix: str) -> list[tuple[str, str]]:
+def _files(root: str, folder: str, prefix: str) -> tuple[tuple[str, str], ...]:
     """(name in the zip, real path) of each file to package: links checked, and kept
-    inside lambda_code/ (paths.walk); nothing whose real place is never shipped."""
+    inside lambda_code/ (paths.walk); nothing whose real place is never shipped. The
+    same folder is packaged for every stage, environment and app copy: walked once per
+    state of its entries."""
+    if not os.path.lexists(os.path.join(root, folder)):
+        return _walked(root, folder, prefix, ())
+    return _walked(root, folder, prefix, tree_stamp(root, folder))
+
+
+@lru_cache(maxsize=256)
+def _walked(root: str, folder: str, prefix: str, stamp: tuple) -> tuple[tuple[str, str], ...]:
     found = []
     for relative, real in walk(root, folder, frozenset(SKIPPED_DIRS), within="lambda_code"):
         if not relative.endswith(SKIPPED_SUFFIXES):
             check_real(root, real, f"{folder}/{relative}")
             found.append((prefix + relative, real))
-    return found
+    return tuple(found)
 
 
 def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
@@ -54,9 +63,9 @@ def package(root: str, code: str, include: tuple[str, ...] = ()) -> Asset:
 
     Raises PathError for a link leaving the project and GeneratorError for an empty folder
     or a file that is never shipped (a private key)."""
-    entries = _files(root, f"lambda_code/{code}", "")
+    entries = list(_files(root, f"lambda_code/{code}", ""))
     for shared in include:
-        entries += _files(root, f"lambda_code/{shared}", shared + "/")
+        entries.extend(_files(root, f"lambda_code/{shared}", shared + "/"))
     entries.sort()
     if not entries:
         raise GeneratorError(f"lambda_code/{code} holds no files to package")

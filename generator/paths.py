@@ -148,6 +148,20 @@ def _walk(base: str, folder: str, below: str, skip_dirs: frozenset[str],
             found.append((relative, real))
 
 
+def tree_stamp(root: str, folder: str) -> tuple:
+    """Every entry below a folder with its size, change time and link target, without
+    following links: what a cached walk of that folder depends on."""
+    stamp = []
+    for current, dirs, files in os.walk(os.path.join(root, folder)):
+        dirs.sort()
+        for name in sorted(files + dirs):
+            full = os.path.join(current, name)
+            info = os.lstat(full)
+            link = os.readlink(full) if os.path.islink(full) else ""
+            stamp.append((full, info.st_size, info.st_mtime_ns, info.st_ino, link))
+    return tuple(stamp)
+
+
 def never_shipped(relative: str) -> str | None:
     """Why a project file may never be uploaded anywhere, or None."""
     parts = relative.replace("\\", "/").split("/")

@@ -98,7 +98,9 @@ def _resource(resource: dict, account: str | None) -> Iterator[tuple[tuple, str]
                                          "reviewed here")
         yield ("Type",), f"{kind} is not allowed: {reason}"
         return
-    yield from _everywhere(resource, ())
+    text = json.dumps(resource)     # one fast look; the walk only finds where it is
+    if "Fn::Transform" in text or SECRET_REFERENCE.search(text):
+        yield from _everywhere(resource, ())
     props = resource.get("Properties") or {}
     if not isinstance(props, dict):
         return

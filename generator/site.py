@@ -12,6 +12,7 @@ upload (and invalidate) what changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 import os
@@ -20,7 +21,16 @@ from dataclasses import dataclass
 import jinja2
 
 from .errors import GeneratorError
-from .paths import PathError, check_real, check_shippable, inside, read_text, resolve, walk
+from .paths import (
+    PathError,
+    check_real,
+    check_shippable,
+    inside,
+    read_text,
+    resolve,
+    tree_stamp,
+    walk,
+)
 from .sandbox import Sandbox, forbidden, template_line
 
 PAGE_CACHE = "no-cache"
@@ -121,7 +131,24 @@ def _file(env: jinja2.Environment, folder: str, key: str, real: str,
 def check_site(root: str, folder: str) -> None:
     """What synth can check of a site before any value exists: every file inside the
     folder, none that is never shipped, and every page and partial parsed and checked in
-    the sandbox (nothing rendered). Raises PathError."""
+    the sandbox (nothing rendered). Raises PathError. Done once per state of the folder
+    (every environment and app copy publishes the same one)."""
+    stamp = tree_stamp(root, folder) if os.path.lexists(os.path.join(root, folder)) else ()
+    problem = _site_problem(root, folder, stamp)
+    if problem is not None:
+        raise PathError(*problem)
+
+
+@functools.lru_cache(maxsize=64)
+def _site_problem(root: str, folder: str, stamp: tuple) -> tuple | None:
+    try:
+        _check_site(root, folder)
+    except PathError as exc:
+        return exc.message, exc.line, exc.col
+    return None
+
+
+def _check_site(root: str, folder: str) -> None:
     env = Sandbox(loader=_SiteLoader(root, folder), autoescape=True)
     for key, real in walk(root, folder, within=folder):
         shown = f"{folder}/{key}"

@@ -166,7 +166,8 @@ def parse_yaml(text: str, file: str, lines: list | None = None,
     loader.problems = []
     try:
         node = loader.get_single_node()
-        _check_size(node, file)
+        if "&" in text:             # only anchors make aliases, and aliases make size
+            _check_size(node, file)
         data = loader.construct_document(node) if node is not None else None
     except RecursionError:
         raise BlueprintError([Problem(Mark(file, 1, 1), "", "invalid YAML: nested too "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from io import BytesIO
@@ -41,3 +42,21 @@ def test_key_changes_exactly_when_content_changes(tmp_path):
     second = _fresh(tmp_path)
     assert first.key != second.key
     assert second.key == f"lambda/shop_worker/{second.sha256}.zip"
+
+
+def test_packaging_a_folder_again_in_one_process_gives_the_same_zip(tmp_path):
+    """Walks are cached per state of a folder: a cached walk must never be changed by
+    adding an included folder to it (it once grew on every call)."""
+    import zipfile as zf
+
+    from generator.assets import package
+
+    write_files(tmp_path, {"lambda_code/fn/handler.py": "def handler(e, c):\n    pass\n",
+                           "lambda_code/shared/__init__.py": "X = 1\n"})
+    first = package(str(tmp_path), "fn", ("shared",))
+    second = package(str(tmp_path), "fn", ("shared",))
+    alone = package(str(tmp_path), "fn")
+    assert first.key == second.key and first.data == second.data
+    names = zf.ZipFile(io.BytesIO(second.data)).namelist()
+    assert names == ["handler.py", "shared/__init__.py"]
+    assert zf.ZipFile(io.BytesIO(alone.data)).namelist() == ["handler.py"]
