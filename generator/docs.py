@@ -85,4 +85,23 @@ def kind_fields(name: str) -> str:
     if levels:
         lines += ["", "access levels (for `access:` entries naming it):"]
         lines += [f"  {line.replace('`', '')}" for line in levels]
-    return "\n".join(lines)
+    return "\n".join(lines + _references(kind) + BUILT_INS)
+
+
+BUILT_INS = ["", "values every stage file can use: {{ env }}, {{ app }}, {{ region }} and "
+                 "its environment's values: (app.yaml); !Output <stage>.<Name> for another "
+                 "stage's outputs"]
+
+
+def _references(kind) -> list[str]:
+    """What other resources may reference: `!GetAtt` attributes of the resource and of
+    the extra resources the kind makes (by their logical ids)."""
+    if kind.attributes is None:
+        return ["", "references: !Ref <Name>; !GetAtt <Name>.<any attribute of its type>"]
+    lines = ["", "references:", "  !Ref <Name>"]
+    lines += [f"  !GetAtt <Name>.{a}" for a in sorted(kind.attributes)]
+    for suffix, attributes in sorted(kind.parts.items()):
+        made = f"<Name>{suffix}"
+        lines.append(f"  it also makes {made}: !Ref {made}"
+                     + "".join(f", !GetAtt {made}.{a}" for a in sorted(attributes)))
+    return lines

@@ -48,3 +48,14 @@ def test_security_section_lists_the_actions_allowed_on_every_resource():
 
 def test_deploy_section_lists_every_protection_the_review_watches():
     assert _block("protections") == protections_table()
+
+
+def test_a_kind_documents_its_references_levels_and_the_built_in_values():
+    from generator.docs import kind_fields
+
+    text = kind_fields("function")
+    assert "!GetAtt <Name>.Arn" in text
+    assert "it also makes <Name>Role: !Ref <Name>Role, !GetAtt <Name>Role.Arn" in text
+    assert "invoke: lambda:InvokeFunction" in text
+    assert "{{ env }}, {{ app }}, {{ region }}" in text
+    assert "memory" in text and "(default 256)" in text
