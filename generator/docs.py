@@ -14,15 +14,25 @@ def kinds_table(markdown: bool = False) -> str:
     kinds = registry()
     if markdown:
         rows = ["| kind | what it makes | fields (required in bold) | access levels: IAM "
-                "actions |", "|---|---|---|---|"]
+                "actions | `!GetAtt` (and what else it makes) |", "|---|---|---|---|---|"]
         for name, kind in kinds.items():
             fields = ", ".join(f"**{f.name}**" if f.default is MISSING else f.name
                                for f in dataclasses.fields(kind.spec))
             levels = "<br>".join(access_levels(kind))
-            rows.append(f"| `{name}` | {kind.description} | {fields} | {levels} |")
+            rows.append(f"| `{name}` | {kind.description} | {fields} | {levels} | "
+                        f"{_attributes_cell(kind)} |")
         return "\n".join(rows)
     width = max(len(n) for n in kinds)
     return "\n".join(f"{name:<{width}}  {kind.description}" for name, kind in kinds.items())
+
+
+def _attributes_cell(kind) -> str:
+    if kind.attributes is None:
+        return "any attribute of its type"
+    cells = [", ".join(sorted(kind.attributes)) or "-"]
+    cells += [f"`<Name>{suffix}`: {', '.join(sorted(attributes)) or 'Ref'}"
+              for suffix, attributes in sorted(kind.parts.items())]
+    return "<br>".join(cells)
 
 
 def access_levels(kind) -> list[str]:
