@@ -184,7 +184,7 @@ def _check_steps(checker: _Checker, stage, problems: Problems) -> None:
     node = stage.node.get("after_deploy") if isinstance(stage.node, Map) else None
     for index, step in enumerate(node or []):
         at = At(problems, node.item_marks[index], f"after_deploy[{index}]")
-        for tag in _tags(step):
+        for tag in tags_in(step):
             if tag.name != "Output":
                 At(problems, tag.mark, at.path).error(
                     f"!{tag.name} cannot be used in after_deploy (steps run after "
@@ -193,15 +193,16 @@ def _check_steps(checker: _Checker, stage, problems: Problems) -> None:
         checker.walk(step, at)
 
 
-def _tags(value: Any):
+def tags_in(value: Any):
+    """Every `!Tag` value inside a value, depth first."""
     if isinstance(value, Tag):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _tags(item)
+            yield from tags_in(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _tags(item)
+            yield from tags_in(item)
 
 
 def stage_order(stages: dict, edges: dict, problems: Problems) -> tuple[str, ...]:

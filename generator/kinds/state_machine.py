@@ -22,7 +22,7 @@ from ..cfn import Intrinsic, get_att, sub
 from ..errors import BlueprintError
 from ..iam import ACCESS_LIST, allow, assume_role, document, grants
 from ..links import target_id
-from ..refs import attributes_of
+from ..refs import attributes_of, tags_in
 from ..source import Map, Seq, Tag, load_file
 from ..spec import Anything, Bool, Int, Str, field
 from . import Kind, Waiver
@@ -121,7 +121,7 @@ def definition(b, resource) -> Any:
                 f"{shown} holds no Amazon States Language definition (StartAt, States)")
         return None
     known = attributes_of(b.stage)
-    for tag in _tags(loaded):
+    for tag in tags_in(loaded):
         if tag.name not in ("Ref", "GetAtt", "Sub") or \
                 tag.name != "Sub" and target_id(tag) not in known:
             b.error(tag.mark, at, f"!{tag.name} {tag.value!r} in a definition file must "
@@ -129,17 +129,6 @@ def definition(b, resource) -> Any:
                     "!GetAtt; !Output belongs in the stage file, e.g. a function's "
                     "environment or an inline definition")
     return loaded
-
-
-def _tags(value: Any):
-    if isinstance(value, Tag):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tags(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _tags(item)
 
 
 def derived(b, resource, asl: Any) -> list:
