@@ -187,34 +187,29 @@ class StageBuilder:
     def target_resource(self, value: Any, stage: Stage | None = None) -> Resource | None:
         """The blueprint resource a value points at, in this stage or (through `!Output`)
         another."""
-        stage = stage or self.stage
-        if not isinstance(value, Tag):
+        tag, stage = self._followed(value, stage or self.stage)
+        if tag is None or tag.name not in ("Ref", "GetAtt"):
             return None
-        if value.name == "Output":
-            stage_name, output = parse_output(value)
-            other = self.app.stages[stage_name]
-            return self.target_resource(other.outputs[output].value, other)
-        target = value.value
-        if value.name == "GetAtt":
+        target = tag.value
+        if tag.name == "GetAtt":
             target = target.split(".", 1)[0] if isinstance(target, str) else target[0]
-        elif value.name != "Ref":
-            return None
         return stage.resources.get(target)
 
     def target_attribute(self, value: Any, stage: Stage | None = None) -> str | None:
         """The `!GetAtt` attribute a value (through `!Output`) names, if any."""
-        stage = stage or self.stage
-        if not isinstance(value, Tag):
+        tag, _ = self._followed(value, stage or self.stage)
+        if tag is None or tag.name != "GetAtt":
             return None
-        if value.name == "Output":
+        parts = tag.value.split(".", 1) if isinstance(tag.value, str) else tag.value
+        return parts[1] if len(parts) == 2 and isinstance(parts[1], str) else None
+
+    def _followed(self, value: Any, stage: Stage) -> tuple[Tag | None, Stage]:
+        """A value's tag, with `!Output`s followed to the stage whose output it is."""
+        while isinstance(value, Tag) and value.name == "Output":
             stage_name, output = parse_output(value)
-            other = self.app.stages[stage_name]
-            return self.target_attribute(other.outputs[output].value, other)
-        if value.name == "GetAtt":
-            target = value.value
-            parts = target.split(".", 1) if isinstance(target, str) else target
-            return parts[1] if len(parts) == 2 and isinstance(parts[1], str) else None
-        return None
+            stage = self.app.stages[stage_name]
+            value = stage.outputs[output].value
+        return (value if isinstance(value, Tag) else None), stage
 
     def function_arn(self, value: Any, mark: Mark | None, path: str) -> Any:
         """A value that must be a Lambda function's ARN, as CloudFormation; pointing at
