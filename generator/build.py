@@ -13,14 +13,14 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from .assets import Asset
 from .dump import to_json, to_yaml
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
 from .inputs import inputs_hash
-from .lint import Finding, LintJob, lint
+from .lint import CACHE_PATH, Finding, LintJob, linter_for
 from .model import App, discover, load_app, load_app_spec
 from .paths import no_links
 from .refs import parse_output
@@ -30,7 +30,6 @@ from .synthwarnings import app_warnings
 
 MANIFEST_FORMAT = 1
 SCHEMA_PATH = "build/schema/blueprint.schema.json"
-CACHE_PATH = ".cache/lint.json"
 
 
 @dataclass(frozen=True)
@@ -154,27 +153,33 @@ def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = Non
 def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: bool,
            cache_path: str | None, write: bool, progress=None) -> SynthResult:
     started = time.perf_counter()
-    result = SynthResult()
-    problems = Problems()
-    loaded = load_apps(root, envs, apps)
-    total, built = sum(len(app.order) for app in loaded), 0
-    for app in loaded:
-        _build_app(root, app, problems, result)
-        built += len(app.order)
-        if progress:
-            progress(built, total)
-    problems.check()
-    from .jsonschema import blueprint_schema
+    cache = os.path.join(root, cache_path) if cache_path and run_lint else None
+    with linter_for(cache) if run_lint else nullcontext() as linter:
+        if linter:
+            linter.expect_misses()
+        result = SynthResult()
+        problems = Problems()
+        loaded = load_apps(root, envs, apps)
+        total, built = sum(len(app.order) for app in loaded), 0
+        for app in loaded:
+            made = len(result.stacks)
+            _build_app(root, app, problems, result)
+            if linter and not problems.items:
+                for s in result.stacks[made:]:
+                    linter.offer(LintJob(s.path, s.text, s.manifest_entry["region"],
+                                         s.sources))
+            built += len(app.order)
+            if progress:
+                progress(built, total)
+        problems.check()
+        from .jsonschema import blueprint_schema
 
-    result.files[SCHEMA_PATH] = to_json(blueprint_schema())
-    if run_lint:
-        jobs = [LintJob(s.path, s.text, s.manifest_entry["region"], s.sources)
-                for s in result.stacks]
-        cache = os.path.join(root, cache_path) if cache_path else None
-        found, result.cache_hits = lint(jobs, cache, full=not envs and not apps)
-        result.findings += found
-        if any(f.is_error for f in result.findings):
-            raise LintFailed(result.findings)
+        result.files[SCHEMA_PATH] = to_json(blueprint_schema())
+        if linter:
+            found, result.cache_hits = linter.finish(full=not envs and not apps)
+            result.findings += found
+            if any(f.is_error for f in result.findings):
+                raise LintFailed(result.findings)
     if write:
         _write(root, result, full=not envs and not apps)
     result.seconds = time.perf_counter() - started

@@ -112,6 +112,10 @@ def _size(count: int) -> str:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    if not args.no_lint:
+        from .lint import CACHE_PATH, start_early
+
+        start_early(os.path.join(args.root, CACHE_PATH))
     from .api import synthesize
     from .plugins import origins
 

@@ -1,26 +1,25 @@
-"""Lint: cfn-lint on every template in one process, rules built once, results cached.
+"""Lint: cfn-lint on every template, rules built once, results cached.
 
 cfn-lint is the slow part of a synth (importing it and building its rules costs about
-0.7 s), so results are cached by template hash, region and cfn-lint version: when every
-template hits the cache, cfn-lint is not even imported. Many misses are linted on both
-cores by forking after the rules are built, so each worker gets them for free.
+0.6 s), so results are cached by template hash, region and cfn-lint version: when every
+template hits the cache, cfn-lint is not even imported. Misses go to worker processes
+(`lintpool`) that build the rules on the second core while the synth goes on and lint
+each template as soon as it is made.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 
 from .errors import Mark
+from .lintpool import LintPool
 
 CACHE_FORMAT = 3
-PARALLEL_FROM = 4
-CHUNK = 8
+CACHE_PATH = ".cache/lint.json"
 _RULES = None
 
 
@@ -121,76 +120,87 @@ def _lint_one(job: tuple[str, bytes, str]) -> list[list]:
                   for m in matches)
 
 
-def _run(jobs: list[LintJob], workers: int) -> list[list[list]]:
-    raw = [(j.name, j.text, j.region) for j in jobs]
-    _rules()
-    with _collecting():
-        if workers > 1 and len(jobs) >= PARALLEL_FROM:
-            import multiprocessing
+class Linter:
+    """Lint templates as the synth makes them: cache hits at once, misses in a LintPool
+    whose workers start on the first miss (or at once, for a synth that will surely
+    lint) and lint while the synth goes on. Use as a context manager: leaving it early
+    stops the workers."""
 
-            pool = multiprocessing.get_context("fork").Pool(workers,
-                                                            initializer=_worker_signals)
-            try:
-                return pool.map(_lint_one, raw, chunksize=_chunk(len(raw), workers))
-            finally:
-                # close and join, not terminate: a worker must never be killed while it
-                # holds the pool's queue lock (the other one would wait on it forever)
-                pool.close()
-                pool.join()
-        return [_lint_one(job) for job in raw]
+    def __init__(self, cache_path: str | None, workers: int | None = None) -> None:
+        self.cache = LintCache(cache_path)
+        self.pool = LintPool(workers or min(2, os.cpu_count() or 1), _rules, _lint_one)
+        self.jobs: list[LintJob] = []
+        self.missed: dict[str, int] = {}     # key → the pool's index for it
+        self.hits = 0
+
+    def __enter__(self) -> Linter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.__exit__(*exc)
+
+    def expect_misses(self) -> None:
+        """An empty cache: every template will miss, so start the workers now."""
+        if not self.cache.entries:
+            self.pool.start()
+
+    def offer(self, job: LintJob) -> None:
+        self.jobs.append(job)
+        if job.key in self.cache.entries:
+            self.hits += 1
+        elif job.key not in self.missed:
+            self.missed[job.key] = self.pool.submit((job.name, job.text, job.region),
+                                                     cost=len(job.text))
+
+    def finish(self, full: bool = True) -> tuple[list[Finding], int]:
+        """The findings of every job offered and how many hit the cache.
+
+        `full` says the jobs are every template of the project: only then are the cache
+        entries of templates not among them dropped."""
+        results = self.pool.results()
+        for key, index in self.missed.items():
+            self.cache.entries[key] = results[index]
+        self.cache.dirty = self.cache.dirty or bool(self.missed)
+        self.cache.save({j.name: j.key for j in self.jobs}, full)
+        findings = [_finding(job, raw) for job in self.jobs
+                    for raw in self.cache.entries[job.key]]
+        return findings, self.hits
 
 
-def _chunk(jobs: int, workers: int) -> int:
-    """Few jobs per hand-out (well under a second of linting): with large chunks, one
-    worker can be left linting its last chunk alone for a minute at 5,000 stacks."""
-    return max(1, min(CHUNK, jobs // (workers * 4)))
+_EARLY: Linter | None = None
 
 
-def _worker_signals() -> None:
-    """Workers take the default signal handling, whatever their parent installed."""
-    import signal
+def start_early(cache_path: str) -> None:
+    """For the command line: with an empty cache, fork the lint host before the synth
+    has imported its builders, so that it builds cfn-lint's rules meanwhile (a cold
+    synth of five stacks is ~5 % faster); `linter_for` hands it on to the synth."""
+    global _EARLY
+    linter_for(None).__exit__(None, None, None)      # one early linter at a time
+    linter = Linter(cache_path)
+    if linter.cache.entries:
+        return                                       # then the first miss starts it
+    linter.pool.start()
+    _EARLY = linter
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-
-@contextmanager
-def _collecting():
-    """The cyclic collector on while linting, over new objects only.
-
-    A synth runs with the collector off, but cfn-lint leaves ~1.4 MB of cycles behind
-    per template: without it, memory grows without bound. Everything alive before
-    (cfn-lint's rules and schemas) is frozen first, so no collection scans it again and
-    a forked worker, which inherits this state, never writes to the pages it shares
-    with its parent (scanning writes to every object it visits).
-    """
-    was_enabled = gc.isenabled()
-    gc.freeze()
-    gc.enable()
-    try:
-        yield
-    finally:
-        if not was_enabled:
-            gc.disable()
-        gc.unfreeze()
+def linter_for(cache_path: str | None) -> Linter:
+    """The linter `start_early` made for this cache, or a new one."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    if early is not None:
+        if cache_path and os.path.abspath(early.cache.path) == os.path.abspath(cache_path):
+            return early
+        early.__exit__(None, None, None)
+    return Linter(cache_path)
 
 
 def lint(jobs: list[LintJob], cache_path: str | None, workers: int | None = None,
          full: bool = True) -> tuple[list[Finding], int]:
-    """Lint every job; return the findings and how many templates hit the cache.
-
-    `full` says the jobs are every template of the project: only then are the cache
-    entries of templates not among them dropped."""
-    cache = LintCache(cache_path)
-    misses = [j for j in jobs if j.key not in cache.entries]
-    if misses:
-        results = _run(misses, workers or min(2, os.cpu_count() or 1))
-        for job, result in zip(misses, results, strict=True):
-            cache.entries[job.key] = result
-        cache.dirty = True
-    cache.save({j.name: j.key for j in jobs}, full)
-    findings = [_finding(job, raw) for job in jobs for raw in cache.entries[job.key]]
-    return findings, len(jobs) - len(misses)
+    """Lint every job; return the findings and how many templates hit the cache."""
+    with Linter(cache_path, workers) as linter:
+        for job in jobs:
+            linter.offer(job)
+        return linter.finish(full)
 
 
 def _finding(job: LintJob, raw: list) -> Finding:

@@ -1,15 +1,16 @@
-"""cfn-lint in-process: errors fail the synth with both positions, warnings do not,
+"""cfn-lint in its workers: errors fail the synth with both positions, warnings do not,
 results are cached, and parallel linting finds what serial linting finds."""
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import subprocess
 import sys
 
-from generator.lint import LintJob, _collecting, lint
+from generator.build import synth
+from generator.lint import LintJob, lint
+from generator.lintpool import LintPool
 
 from .conftest import tree_digest, write_files
 
@@ -67,12 +68,28 @@ def _cfnlint_imported(root) -> bool:
     return done.stdout.strip() == "True"
 
 
-def test_unchanged_resynth_does_not_import_cfnlint(mini):
-    assert _cfnlint_imported(mini) is True
+def test_cfnlint_is_only_ever_imported_in_the_lint_workers(mini):
     assert _cfnlint_imported(mini) is False
+    assert json.loads((mini / ".cache/lint.json").read_text())["entries"]
+
+
+def test_unchanged_resynth_starts_no_lint_worker(mini, monkeypatch):
+    started = []
+    real = LintPool._start
+
+    def start(pool):
+        started.append(pool)
+        real(pool)
+
+    monkeypatch.setattr(LintPool, "_start", start)
+    synth(str(mini))
+    assert len(started) == 1
+    synth(str(mini))
+    assert len(started) == 1
     write_files(mini, {"blueprints/shop/01-data.yaml": (mini / "blueprints/shop/01-data.yaml")
                        .read_text().replace("key: {id: S}", "key: {id: S}\n    ttl: expires")})
-    assert _cfnlint_imported(mini) is True
+    assert synth(str(mini)).cache_hits == 1
+    assert len(started) == 2
 
 
 def test_cache_reports_hits(mini, cli):
@@ -132,15 +149,3 @@ def test_a_full_synth_drops_the_entries_of_templates_that_are_gone(mini, cli):
                                        for env in ("dev", "prod")
                                        for n, stage in ((1, "data"), (2, "code"))]
     assert set(cached["entries"]) == set(cached["paths"].values())
-
-
-def test_linting_collects_new_cycles_only_and_restores_the_collector():
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        with _collecting():
-            assert gc.isenabled() and gc.get_freeze_count() > 0
-        assert not gc.isenabled() and gc.get_freeze_count() == 0
-    finally:
-        if was:
-            gc.enable()

@@ -1,0 +1,114 @@
+"""The lint pool: workers that start on the first job, share what the host prepared, and
+never hang the synth when one of them dies or the synth stops early."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+
+import pytest
+
+from generator.lintpool import LintPool, LintWorkerDied
+
+PREPARED: list[str] = []
+
+
+def _prepare() -> None:
+    PREPARED.append(f"built in {os.getpid()}")
+
+
+def _work(job):
+    kind, value = job
+    if kind == "echo":
+        return (value, os.getpid(), os.getpgid(0), PREPARED[:], gc.isenabled(),
+                gc.get_freeze_count() > 0)
+    if kind == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "raise":
+        raise ValueError(f"bad template {value}")
+    if kind == "big":
+        return "x" * value
+    raise AssertionError(kind)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_results_come_back_in_order_from_workers_that_share_the_host_s_preparation():
+    PREPARED.clear()
+    with LintPool(2, _prepare, _work) as pool:
+        for n in range(40):
+            assert pool.submit(("echo", n), cost=n % 7) == n
+        host = pool.host
+        results = pool.results()
+    assert [r[0] for r in results] == list(range(40))
+    assert 1 <= len({r[1] for r in results}) <= 2 and host not in (os.getpid(), 0)
+    # prepared once, in the host, before its sibling was forked: both see it
+    assert {tuple(r[3]) for r in results} == {(f"built in {host}",)}
+    assert PREPARED == []                           # never in the parent
+    # their own process group (Ctrl-C at a terminal is the parent's to handle)
+    assert {r[2] for r in results} == {host} != {os.getpgid(0)}
+    # cycles are collected in the workers; what the host prepared is frozen
+    assert {(r[4], r[5]) for r in results} == {(True, True)}
+    assert _gone(host)
+
+
+def test_nothing_starts_without_a_job():
+    with LintPool(2, _prepare, _work) as pool:
+        assert pool.results() == []
+        assert pool.host == 0
+
+
+def test_results_larger_than_a_pipe_come_back_whole():
+    with LintPool(2, _prepare, _work) as pool:
+        for size in (10, 300_000, 70_000, 1):
+            pool.submit(("big", size))
+        assert [len(r) for r in pool.results()] == [10, 300_000, 70_000, 1]
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for():
+    with LintPool(2, _prepare, _work) as pool:
+        for n in range(6):
+            pool.submit(("echo", n))
+        pool.submit(("die", 0))
+        host = pool.host
+        with pytest.raises(LintWorkerDied, match="stopped before its work was done"):
+            pool.results()
+    assert _gone(host)
+
+
+def test_a_failing_job_is_reported_with_its_traceback_and_stops_the_workers():
+    with LintPool(2, _prepare, _work) as pool:
+        pool.submit(("echo", 1))
+        pool.submit(("raise", "T1"))
+        host = pool.host
+        with pytest.raises(RuntimeError, match="(?s)cfn-lint failed.*ValueError: bad template T1"):
+            pool.results()
+    assert _gone(host)
+
+
+def test_a_failing_preparation_is_reported():
+    def broken() -> None:
+        raise ImportError("no cfn-lint here")
+
+    with LintPool(2, broken, _work) as pool:
+        pool.submit(("echo", 1))
+        with pytest.raises(RuntimeError, match="ImportError: no cfn-lint here"):
+            pool.results()
+
+
+def test_leaving_early_kills_every_worker():
+    with pytest.raises(KeyboardInterrupt), LintPool(2, _prepare, _work) as pool:
+        for n in range(100):
+            pool.submit(("echo", n))
+        host = pool.host
+        raise KeyboardInterrupt
+    assert _gone(host)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(host, 0)                          # the siblings went with it
