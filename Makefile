@@ -33,6 +33,7 @@ $(STAMP): setup.cfg pyproject.toml $(PIP_LOCK) $(APP_LOCK)
 	@$(BIN)/python $(PIP) --require-hashes --upgrade -r $(PIP_LOCK)
 	@$(BIN)/python $(PIP) --require-hashes -r $(APP_LOCK)
 	@$(BIN)/python $(PIP) --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m compileall -q generator >/dev/null
 	@touch $(STAMP)
 
 # checkov pins boto3, botocore and more far from ours: it lives in a venv of its own.

@@ -7,6 +7,7 @@ the median of a few runs, on copies of the shipped blueprints in a temporary fol
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from .benchscale import against_cfn_lint, at_scale, load
-from .conftest import copy_sources
+from .conftest import REPO, copy_sources
 
 RUNS = 5
 
@@ -104,6 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", metavar="COUNTS", type=_counts, default=[],
                         help="also lint this many raffles cold, e.g. 1,10,100,1000")
     args = parser.parse_args(argv)
+    # byte-compiled first, as any install is (cfn-lint's own files are, by pip): where
+    # PYTHONDONTWRITEBYTECODE is set, every run would otherwise compile generator/ again
+    compileall.compile_dir(str(REPO / "generator"), quiet=1)
     print(load())
     with tempfile.TemporaryDirectory() as temporary:
         _print(_rows(Path(temporary)))
