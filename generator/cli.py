@@ -112,16 +112,19 @@ def _size(count: int) -> str:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    if not args.no_lint:
-        from .lint import CACHE_PATH, start_early
+    from .lint import CACHE_PATH, discard_early, start_early
 
+    if not args.no_lint:
         start_early(os.path.join(args.root, CACHE_PATH))
     from .api import synthesize
     from .plugins import origins
 
-    with synth_progress() as progress:
-        result = synthesize(args.root, args.env, args.app, lint=not args.no_lint,
-                            write=True, progress=progress)
+    try:
+        with synth_progress() as progress:
+            result = synthesize(args.root, args.env, args.app, lint=not args.no_lint,
+                                write=True, progress=progress)
+    finally:
+        discard_early()
     if origins:
         print("plugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     warnings: dict[str, list] = {}

@@ -175,12 +175,17 @@ def start_early(cache_path: str) -> None:
     has imported its builders, so that it builds cfn-lint's rules meanwhile (a cold
     synth of five stacks is ~5 % faster); `linter_for` hands it on to the synth."""
     global _EARLY
-    linter_for(None).__exit__(None, None, None)      # one early linter at a time
+    discard_early()                                  # one early linter at a time
     linter = Linter(cache_path)
     if linter.cache.entries:
         return                                       # then the first miss starts it
     linter.pool.start()
     _EARLY = linter
+
+
+def discard_early() -> None:
+    """Stop the workers `start_early` started if no synth took them (it failed first)."""
+    linter_for(None).__exit__(None, None, None)
 
 
 def linter_for(cache_path: str | None) -> Linter:

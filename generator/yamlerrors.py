@@ -33,6 +33,13 @@ def explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
         return (start.line + 1, start.column + 1,
                 f"invalid YAML: the '{opener}' here is not closed (or an item in it lacks "
                 f"a ','); add '{closer}'")
+    if context == "while parsing a flow node":
+        opened = _unclosed(text, line - 1, col - 1)
+        if opened is not None:
+            (at_line, at_col), opener = opened
+            closer = "]" if opener == "[" else "}"
+            return (at_line + 1, at_col + 1,
+                    f"invalid YAML: the '{opener}' here is not closed; add '{closer}'")
     if context == "while scanning a simple key" and start is not None:
         return _missing_colon(text, start.line + 2, start.column + 1)
     if "mapping values are not allowed" in problem:
@@ -47,6 +54,26 @@ def explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
                            f"above (the mapping started at line {start.line + 1}, column "
                            f"{start.column + 1}); line up keys of one mapping")
     return line, col, "invalid YAML: " + " ".join(p for p in (context, problem) if p)
+
+
+def _unclosed(text: str, line: int, col: int) -> tuple[tuple[int, int], str] | None:
+    """The innermost '[' or '{' still open before (line, col), 0-based: quotes and
+    comments skipped."""
+    stack: list[tuple[tuple[int, int], str]] = []
+    for number, row in enumerate(text.splitlines()[:line + 1]):
+        quote = ""
+        for column, char in enumerate(row if number < line else row[:col]):
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and (column == 0 or row[column - 1] in " \t"):
+                break
+            elif char in "[{":
+                stack.append(((number, column), char))
+            elif char in "]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
 
 
 def _missing_colon(text: str, line: int, col: int) -> tuple[int, int, str]:

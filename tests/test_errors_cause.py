@@ -31,6 +31,12 @@ CASES = {
         {CODE: worker("    include: [shop_common\n    memory: 256\n")},
         f"{CODE}:5:14: invalid YAML: the '[' here is not closed (or an item in it lacks "
         "a ','); add ']'"),
+    "bracket left open at the end of the file": (
+        {CODE: worker("    include: [\n")},
+        f"{CODE}:5:14: invalid YAML: the '[' here is not closed; add ']'"),
+    "brace left open at the end, after a quoted bracket and a comment": (
+        {CODE: worker("    # a [ in a comment\n    environment: {A: '[', B:\n")},
+        f"{CODE}:6:18: invalid YAML: the '{{' here is not closed; add '}}'"),
     "missing colon after a key": (
         {CODE: worker("    memory 256\n    timeout: 3\n")},
         f"{CODE}:5:5: invalid YAML: 'memory 256' needs a ':' (a key ends with ':', "

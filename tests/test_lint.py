@@ -4,9 +4,12 @@ results are cached, and parallel linting finds what serial linting finds."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+
+import pytest
 
 from generator.build import synth
 from generator.lint import LintJob, lint
@@ -149,3 +152,31 @@ def test_a_full_synth_drops_the_entries_of_templates_that_are_gone(mini, cli):
                                        for env in ("dev", "prod")
                                        for n, stage in ((1, "data"), (2, "code"))]
     assert set(cached["entries"]) == set(cached["paths"].values())
+
+
+def test_a_cold_cli_synth_starts_linting_before_it_builds_and_stops_it_on_an_error(
+        mini, cli, monkeypatch):
+    import generator.build
+
+    hosts, seen_by_load = [], []
+    real_start, real_load = LintPool._start, generator.build.load_apps
+
+    def start(pool):
+        real_start(pool)
+        hosts.append(pool.host)
+
+    def load_apps(*args):
+        seen_by_load.append(len(hosts))
+        return real_load(*args)
+
+    monkeypatch.setattr(LintPool, "_start", start)
+    monkeypatch.setattr(generator.build, "load_apps", load_apps)
+    assert cli(mini, "synth").code == 0
+    assert seen_by_load == [1]                  # the host was forked before the build
+    write_files(mini, {"blueprints/shop/01-data.yaml": "resources: [\n"})
+    shutil.rmtree(mini / ".cache")
+    run = cli(mini, "synth")
+    assert run.code == 1 and "error: blueprints/shop/01-data.yaml:" in run.err
+    assert len(hosts) == 2
+    with pytest.raises(ProcessLookupError):
+        os.killpg(hosts[1], 0)                  # stopped with the failed synth
