@@ -31,12 +31,15 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
+from .errors import GeneratorError
+
 HEADER = struct.Struct(">I")
 READ_SIZE = 1 << 16
 
 
-class LintWorkerDied(RuntimeError):
-    """A lint worker stopped without finishing its work (killed, or out of memory)."""
+class LintWorkerDied(GeneratorError):
+    """A lint worker stopped without finishing its work (killed, or out of memory): not a
+    bug to report with a traceback, but the machine's doing (exit code 1)."""
 
 
 def _frame(value: Any) -> bytes:

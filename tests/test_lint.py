@@ -180,3 +180,20 @@ def test_a_cold_cli_synth_starts_linting_before_it_builds_and_stops_it_on_an_err
     assert len(hosts) == 2
     with pytest.raises(ProcessLookupError):
         os.killpg(hosts[1], 0)                  # stopped with the failed synth
+
+
+def test_a_lint_worker_killed_mid_synth_is_a_clear_error_and_writes_nothing(
+        mini, cli, monkeypatch):
+    import signal
+
+    import generator.lint
+
+    monkeypatch.setattr(generator.lint, "_rules", lambda: None)
+    monkeypatch.setattr(generator.lint, "_lint_one",
+                        lambda job: os.kill(os.getpid(), signal.SIGKILL))
+    before = tree_digest(mini / "build")
+    run = cli(mini, "synth")
+    assert run.code == 1
+    assert "cfn-lint worker" in run.err and "stopped before its work was done" in run.err
+    assert "Traceback" not in run.err and "internal error" not in run.err
+    assert tree_digest(mini / "build") == before
