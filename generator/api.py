@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from .build import SynthResult
-from .lint import Finding
+from .lint import Finding, Linter
 from .model import App
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
@@ -81,13 +81,15 @@ def load(root: str = ".", envs: list[str] | None = None, apps: list[str] | None 
 
 
 def synthesize(root: str = ".", envs: list[str] | None = None, apps: list[str] | None = None,
-          *, lint: bool = True, write: bool = False, files: Files | None = None,
+          *, lint: bool | Linter = True, write: bool = False, files: Files | None = None,
           progress=None) -> SynthResult:
     """Blueprints → templates, manifests and the editor schema.
 
     In memory by default (`result.files`, `result.templates`, `result.manifests`);
     `write=True` updates build/ as `make synth` does (only when everything is valid).
-    `progress(built, total)` is called as stacks are built. Raises `BlueprintError` for
+    `progress(built, total)` is called as stacks are built. `lint` may also be a
+    `generator.lint.Linter` whose workers were started already (`Linter.cold_start`, as
+    the command line does before it imports the builders). Raises `BlueprintError` for
     invalid blueprints and `LintFailed` for lint errors."""
     from .build import synth as run_synth
 
@@ -97,7 +99,8 @@ def synthesize(root: str = ".", envs: list[str] | None = None, apps: list[str] |
                              "synthesized to memory only (read result.files)")
         with project_from(files) as temporary:
             return synthesize(temporary, envs, apps, lint=lint, progress=progress)
-    return run_synth(root, envs, apps, run_lint=lint, write=write, progress=progress)
+    return run_synth(root, envs, apps, run_lint=bool(lint), write=write, progress=progress,
+                     linter=lint if isinstance(lint, Linter) else None)
 
 
 def lint_templates(root: str = ".", envs: list[str] | None = None, apps: list[str] | None = None,

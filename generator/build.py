@@ -20,7 +20,7 @@ from .assets import Asset
 from .dump import to_json, to_yaml
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
 from .inputs import inputs_hash
-from .lint import CACHE_PATH, Finding, LintJob, linter_for
+from .lint import CACHE_PATH, Finding, Linter, LintJob
 from .model import App, discover, load_app, load_app_spec
 from .paths import no_links
 from .refs import parse_output
@@ -142,56 +142,56 @@ def _without_gc():
 
 def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = None,
           run_lint: bool = True, cache_path: str | None = CACHE_PATH,
-          write: bool = True, progress: Callable[[int, int], None] | None = None
-          ) -> SynthResult:
+          write: bool = True, progress: Callable[[int, int], None] | None = None,
+          linter: Linter | None = None) -> SynthResult:
     """Blueprints → templates, manifests and schema; written only if all is valid.
-    `progress(built, total)` is called as stacks are built (a progress bar)."""
-    with _without_gc():
-        return _synth(root, envs, apps, run_lint, cache_path, write, progress)
+    `progress(built, total)` is called as stacks are built (a progress bar). `linter`:
+    one whose workers were started already (the command line does, before its imports);
+    by default one on `cache_path`, started at once when its cache is empty."""
+    if run_lint and linter is None:
+        linter = Linter(os.path.join(root, cache_path) if cache_path else None)
+        if not linter.cache.entries:
+            linter.start()
+    with _without_gc(), (linter if run_lint else nullcontext()):
+        return _synth(root, envs, apps, linter if run_lint else None, write, progress)
 
 
-def _synth(root: str, envs: list[str] | None, apps: list[str] | None, run_lint: bool,
-           cache_path: str | None, write: bool, progress=None) -> SynthResult:
+def _synth(root: str, envs: list[str] | None, apps: list[str] | None,
+           linter: Linter | None, write: bool, progress=None) -> SynthResult:
     started = time.perf_counter()
-    cache = os.path.join(root, cache_path) if cache_path and run_lint else None
-    with linter_for(cache) if run_lint else nullcontext() as linter:
-        if linter:
-            linter.expect_misses()
-        result = SynthResult()
-        problems = Problems()
-        loaded = load_apps(root, envs, apps)
-        total, built = sum(len(app.order) for app in loaded), 0
-        for app in loaded:
-            made = len(result.stacks)
-            _build_app(root, app, problems, result)
-            if linter and not problems.items:
-                for s in result.stacks[made:]:
-                    linter.offer(LintJob(s.path, s.text, s.manifest_entry["region"],
-                                         s.sources))
-            built += len(app.order)
-            if progress:
-                progress(built, total)
-        problems.check()
-        from .jsonschema import blueprint_schema
+    result = SynthResult()
+    problems = Problems()
+    loaded = load_apps(root, envs, apps)
+    total, built = sum(len(app.order) for app in loaded), 0
+    for app in loaded:
+        _build_app(root, app, problems, result, linter)
+        built += len(app.order)
+        if progress:
+            progress(built, total)
+    problems.check()
+    from .jsonschema import blueprint_schema
 
-        result.files[SCHEMA_PATH] = to_json(blueprint_schema())
-        if linter:
-            found, result.cache_hits = linter.finish(full=not envs and not apps)
-            result.findings += found
-            if any(f.is_error for f in result.findings):
-                raise LintFailed(result.findings)
+    result.files[SCHEMA_PATH] = to_json(blueprint_schema())
+    if linter:
+        found, result.cache_hits = linter.finish(full=not envs and not apps)
+        result.findings += found
+        if any(f.is_error for f in result.findings):
+            raise LintFailed(result.findings)
     if write:
         _write(root, result, full=not envs and not apps)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> None:
+def _build_app(root: str, app: App, problems: Problems, result: SynthResult,
+               linter: Linter | None) -> None:
     folder = f"build/{app.env.name}/{app.name}"
     entries = []
     for stage_name in app.order:
         stage = app.stages[stage_name]
         before = len(problems.items)
+        if linter:
+            linter.pump()
         builder = build_stage(root, app, stage, problems)
         if len(problems.items) > before:
             continue
@@ -205,6 +205,9 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult) -> 
             app, stage_name, f"{folder}/{stage.template_name}", text,
             len(template.get("Resources", {})), entry, dict(builder.sources)))
         result.files[f"{folder}/{stage.template_name}"] = text
+        if linter and not problems.items:        # no lint for a synth that will fail
+            linter.offer(LintJob(f"{folder}/{stage.template_name}", text,
+                                 entry["region"], dict(builder.sources)))
         for asset in builder.assets:
             if asset.key not in {a.key for a in result.assets}:
                 result.assets.append(asset)

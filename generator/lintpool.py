@@ -1,20 +1,21 @@
 """cfn-lint in worker processes that start while the synth is still building.
 
-Importing cfn-lint and building its rules costs about 0.6 s, and linting costs ~80 ms per
+Importing cfn-lint and building its rules costs about 0.45 s, and linting ~50–80 ms per
 template, so a cold synth is mostly lint. The first template that misses the lint cache
-forks a *lint host*: it imports cfn-lint and builds the rules on the second core while the
-synth goes on, freezes them (`gc.freeze()`: no collection ever writes to, and so copies,
-those pages) and forks its siblings, which share the rules page for page. All of them take
-templates as the synth hands them over, so linting overlaps building from the first
-template on, and the workers are forked while the synth is still small: what it builds
-afterwards is never copied into them.
+(or the start of a synth that will surely miss) forks a *lint host*: it builds the rules
+on the second core while the synth goes on, freezes them (`gc.freeze()`: no collection
+ever writes to, and so copies, those pages) and forks its siblings, which share the rules
+page for page. Each worker takes templates as the synth hands them over, so linting
+overlaps building, and the workers are forked while the synth is still small: what it
+builds afterwards is never copied into them.
 
-Jobs and results travel as length-prefixed pickles over two pipes; the parent never blocks
-on them while it builds (its end of both is non-blocking). Each worker also holds the
-write end of its own *alive* pipe: when a worker dies, its pipe reads end-of-file at once,
-so a killed worker is reported instead of waited for forever. The workers run in their own
-process group, and stopping them early (a blueprint error, Ctrl-C) kills that group: no
-worker is ever left holding a lock the others wait on.
+Every worker has a pipe for its jobs and one for its results, so no lock is shared and a
+dying worker is seen at once: its results pipe reads end-of-file before it said goodbye.
+Messages are length-prefixed pickles; the parent's ends are non-blocking and it hands out
+at most WINDOW jobs per worker, the costliest first, so it never waits on a pipe while it
+builds and no worker is left with a big template at the end. The workers run in a
+process group of their own (Ctrl-C at a terminal reaches only the parent); stopping early
+(a blueprint error, Ctrl-C) kills that group.
 """
 
 from __future__ import annotations
@@ -29,17 +30,29 @@ import struct
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GeneratorError
 
 HEADER = struct.Struct(">I")
 READ_SIZE = 1 << 16
+WINDOW = 2                # jobs handed to one worker at a time while the synth builds
+                          # (one running, one waiting for it); one once it is done
 
 
 class LintWorkerDied(GeneratorError):
     """A lint worker stopped without finishing its work (killed, or out of memory): not a
     bug to report with a traceback, but the machine's doing (exit code 1)."""
+
+
+class LintCrashed(RuntimeError):
+    """The work raised in a worker (`index` -1: while preparing); `details` is its
+    traceback there."""
+
+    def __init__(self, index: int, details: str) -> None:
+        super().__init__(details)
+        self.index, self.details = index, details
 
 
 def _frame(value: Any) -> bytes:
@@ -67,6 +80,27 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _close(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            with suppress(OSError):
+                os.close(fd)
+
+
+@dataclass
+class _Worker:
+    """The parent's view of one worker: its two pipe ends and what is on the way."""
+
+    number: int
+    jobs: int                       # write end, non-blocking; -1 once closed
+    results: int                    # read end, non-blocking; -1 at end-of-file
+    out: bytearray = field(default_factory=bytearray)
+    got: bytearray = field(default_factory=bytearray)
+    in_flight: int = 0
+    ready: bool = False
+    said_bye: bool = False
+
+
 class LintPool:
     """Workers that run `work(job)` on each submitted job; results come back by index.
 
@@ -78,46 +112,83 @@ class LintPool:
                  work: Callable[[Any], Any]) -> None:
         self.workers, self.prepare, self.work = max(1, workers), prepare, work
         self.host = 0
+        self._reset()
+
+    def _reset(self) -> None:
         self.submitted = 0
-        self._pending: list[tuple[int, int, Any]] = []   # a heap: the costliest first
-        self._framed = 0                 # jobs handed to the pipe (or on their way in)
-        self._ready = False              # the host has built the rules: hand jobs out
-        self._out = bytearray()
-        self._in = bytearray()
+        self._pending: list[tuple[int, int, Any]] = []    # a heap: the costliest first
         self._results: dict[int, Any] = {}
-        self._done: set[int] = set()
-        self._alive: dict[int, int] = {}          # read end → worker number
-        self._jobs = self._res = -1
+        self._mine: list[_Worker] = []
+        self._closing = False
 
     # the parent's side ---------------------------------------------------------------
 
     def start(self) -> None:
-        """Fork the lint host now (it starts building rules) rather than on the first job:
-        for a synth that will surely lint, while the parent is still small."""
-        if not self.host:
-            self._start()
+        """Fork the lint host now (it starts preparing) rather than on the first job."""
+        if self.host:
+            return
+        self._reset()
+        pipes: list[int] = []
+        try:
+            for _ in range(self.workers):
+                pipes += [*os.pipe(), *os.pipe()]    # jobs read/write, results read/write
+        except OSError:
+            _close(*pipes)
+            raise
+        ends = [tuple(pipes[i:i + 4]) for i in range(0, len(pipes), 4)]
+        # no Ctrl-C between the fork and the bookkeeping that lets __exit__ stop the host
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pid = os.fork()
+            if pid == 0:                                         # the lint host
+                code = 1
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's to handle
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                    os.setpgid(0, 0)
+                    _close(*(fd for jr, jw, rr, rw in ends for fd in (jw, rr)))
+                    code = self._host([(jr, rw) for jr, _, _, rw in ends])
+                finally:
+                    os._exit(code)
+            with suppress(OSError):
+                os.setpgid(pid, pid)            # here too: no race with the child's own
+            self.host = pid
+            _close(*(fd for jr, jw, rr, rw in ends for fd in (jr, rw)))
+            self._mine = [_Worker(n, jw, rr) for n, (_, jw, rr, _) in enumerate(ends)]
+            for worker in self._mine:
+                os.set_blocking(worker.jobs, False)
+                os.set_blocking(worker.results, False)
+        except BaseException:
+            if not self.host:
+                _close(*pipes)
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def submit(self, job: Any, cost: int = 0) -> int:
-        """Queue a job (the workers start on the first); returns its index.
-
-        Jobs wait here until the host has built the rules, then at most two per worker
-        wait in the pipe, the costliest first: no worker is left with a big one at the
-        end while the other has nothing to do."""
+        """Queue a job (the workers start on the first); returns its index."""
         self.start()
         index = self.submitted
         self.submitted += 1
         heapq.heappush(self._pending, (-cost, index, job))
-        self._pump(0)
+        self.pump()
         return index
+
+    def pump(self) -> None:
+        """Hand out what jobs the workers have room for and take in what results there
+        are, without waiting: call it now and then while building."""
+        if self.host:
+            self._pump(0)
 
     def results(self) -> list[Any]:
         """Every submitted job's result, in order of submission (waits for them)."""
         if not self.host:
             return []
-        while self._out or self._pending:
-            self._pump(None)
-        os.close(self._jobs)           # end of jobs: each worker reads end-of-file and stops
-        self._jobs = -1
+        self._closing = True
+        if self.submitted == 0:
+            self._stop(kill=True)               # nothing to lint: not worth waiting for
+            return []
         while len(self._results) < self.submitted:
             self._pump(None)
         self._stop(kill=False)
@@ -130,168 +201,139 @@ class LintPool:
         if self.host:
             self._stop(kill=True)
 
-    def _start(self) -> None:
-        jobs_r, jobs_w = os.pipe()
-        res_r, res_w = os.pipe()
-        alive = [os.pipe() for _ in range(self.workers)]
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        locks = context.Lock(), context.Lock()      # reading a job, writing a result
-        pid = os.fork()
-        if pid == 0:                                 # the lint host
-            code = 1
-            try:
-                os.setpgid(0, 0)
-                for fd in (jobs_w, res_r, *(r for r, _ in alive)):
-                    os.close(fd)
-                code = self._host(jobs_r, res_w, [w for _, w in alive], locks)
-            finally:
-                os._exit(code)
-        with suppress(OSError):
-            os.setpgid(pid, pid)                     # also here: no race with the child's
-        self.host = pid
-        for fd in (jobs_r, res_w, *(w for _, w in alive)):
-            os.close(fd)
-        self._jobs, self._res = jobs_w, res_r
-        os.set_blocking(jobs_w, False)
-        os.set_blocking(res_r, False)
-        self._alive = {r: number for number, (r, _) in enumerate(alive)}
+    def _has_room(self, worker: _Worker) -> bool:
+        """While the synth builds, the parent looks at the pipes only between stacks, so
+        each worker holds a job in reserve; once it waits on them, a job goes to
+        whichever worker is free first."""
+        limit = 1 if self._closing else WINDOW
+        return worker.ready and bool(self._pending) and worker.in_flight < limit
 
     def _pump(self, timeout: float | None) -> None:
-        """Write what jobs the pipe takes and read what results there are; with a timeout
-        of None, wait until one of the two moves."""
-        writing = [self._jobs] if self._jobs >= 0 and (self._out or self._room()) else []
-        reading = [self._res, *self._alive] if self._res >= 0 else [*self._alive]
+        if self._closing and not self._pending:
+            for worker in self._mine:         # all handed out: end of jobs for each
+                if worker.jobs >= 0 and not worker.out:
+                    _close(worker.jobs)
+                    worker.jobs = -1
+        reading = [w.results for w in self._mine if w.results >= 0]
+        writing = [w.jobs for w in self._mine
+                   if w.jobs >= 0 and (w.out or self._has_room(w))]
+        if not reading and not writing:
+            self._stop(kill=True)
+            raise LintWorkerDied("the cfn-lint workers stopped before their work was done")
         readable, writable, _ = select.select(reading, writing, [], timeout)
-        if writable:
-            self._write_jobs()
-        if self._res in readable:
-            self._read_results()
-        for fd in readable:
-            if fd in self._alive:
-                self._read_results()            # its last words come before its end
-                number = self._alive.pop(fd)
-                os.close(fd)
-                if number not in self._done:
-                    self._stop(kill=True)
-                    raise LintWorkerDied(
-                        f"cfn-lint worker {number + 1} of {self.workers} stopped before "
-                        "its work was done (killed, or out of memory?); nothing was "
-                        "written: run the synth again, or with fewer stacks at a time")
+        for worker in self._mine:
+            if worker.results in readable:
+                self._take(worker)
+        for worker in self._mine:
+            if worker.jobs in writable:
+                self._feed(worker)
 
-    def _room(self) -> bool:
-        waiting = self._framed - len(self._results)
-        return self._ready and bool(self._pending) and waiting < 2 * self.workers
-
-    def _write_jobs(self) -> None:
-        while self._out or self._room():
-            if not self._out:
+    def _feed(self, worker: _Worker) -> None:
+        while worker.out or self._has_room(worker):
+            if not worker.out:
                 _, index, job = heapq.heappop(self._pending)
-                self._out += _frame((index, job))
-                self._framed += 1
+                worker.out += _frame((index, job))
+                worker.in_flight += 1
             try:
-                written = os.write(self._jobs, self._out)
+                written = os.write(worker.jobs, worker.out)
             except BlockingIOError:
                 return
-            del self._out[:written]
-            if self._out:
-                return                   # the pipe is full
+            del worker.out[:written]
+            if worker.out:
+                return                          # its pipe is full
 
-    def _read_results(self) -> None:
-        while self._res >= 0:
+    def _take(self, worker: _Worker) -> None:
+        while True:
             try:
-                chunk = os.read(self._res, READ_SIZE)
+                chunk = os.read(worker.results, READ_SIZE)
             except BlockingIOError:
                 break
-            if not chunk:                # every worker has gone
-                os.close(self._res)
-                self._res = -1
-                if len(self._results) < self.submitted and not self._alive:
-                    self._stop(kill=True)
-                    raise LintWorkerDied("the cfn-lint workers stopped before their "
-                                         "work was done")
+            if not chunk:                       # the worker has gone
+                _close(worker.results)
+                worker.results = -1
                 break
-            self._in += chunk
-        while len(self._in) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self._in)
-            if len(self._in) < HEADER.size + size:
+            worker.got += chunk
+        while len(worker.got) >= HEADER.size:
+            (size,) = HEADER.unpack_from(worker.got)
+            if len(worker.got) < HEADER.size + size:
                 break
-            message = pickle.loads(self._in[HEADER.size:HEADER.size + size])
-            del self._in[:HEADER.size + size]
-            kind, number, value = message
+            kind, index, value = pickle.loads(worker.got[HEADER.size:HEADER.size + size])
+            del worker.got[:HEADER.size + size]
             if kind == "ready":
-                self._ready = True
+                worker.ready = True
             elif kind == "bye":
-                self._done.add(number)
+                worker.said_bye = True
             elif kind == "failed":
                 self._stop(kill=True)
-                raise RuntimeError(f"cfn-lint failed on a template:\n{value}")
+                raise LintCrashed(index, value)
             else:
-                self._results[number] = value
+                self._results[index] = value
+                worker.in_flight -= 1
+        if worker.results < 0 and not worker.said_bye:
+            self._stop(kill=True)
+            raise LintWorkerDied(
+                f"cfn-lint worker {worker.number + 1} of {self.workers} stopped before its "
+                "work was done (killed, or out of memory?); nothing was written: run the "
+                "synth again, or with fewer stacks at a time")
 
     def _stop(self, kill: bool) -> None:
-        if kill:
-            with suppress(ProcessLookupError):
-                os.killpg(self.host, signal.SIGKILL)
-        os.waitpid(self.host, 0)
-        self.host = 0
-        for fd in (self._jobs, self._res, *self._alive):
-            if fd >= 0:
-                os.close(fd)
-        self._jobs = self._res = -1
-        self._alive = {}
+        host, self.host = self.host, 0
+        try:
+            if kill:
+                with suppress(ProcessLookupError):
+                    os.killpg(host, signal.SIGKILL)
+            with suppress(ChildProcessError):   # SIGCHLD ignored: reaped already
+                os.waitpid(host, 0)
+            with suppress(ChildProcessError):   # siblings, where they were left to us
+                while os.waitpid(-host, os.WNOHANG)[0]:
+                    pass
+        finally:
+            for worker in self._mine:
+                _close(worker.jobs, worker.results)
+            self._mine = []
 
     # the workers' side ---------------------------------------------------------------
 
-    def _host(self, jobs: int, results: int, alive: list[int], locks) -> int:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        gc.disable()             # building the rules makes ~10^6 objects and no garbage
+    def _host(self, ends: list[tuple[int, int]]) -> int:
+        gc.disable()             # preparing makes ~10^6 objects and no garbage
         try:
             self.prepare()
         except Exception:                         # noqa: BLE001 — reported, not swallowed
-            with locks[1]:
-                _write_all(results, _frame(("failed", -1, traceback.format_exc())))
+            _write_all(ends[0][1], _frame(("failed", -1, traceback.format_exc())))
             return 1
-        gc.freeze()              # the rules: shared with the siblings, never scanned again
+        gc.freeze()              # what was prepared: shared, never scanned again
         gc.enable()              # but what linting leaves behind is collected
         siblings = []
-        for number in range(1, len(alive)):
-            pid = os.fork()
-            if pid == 0:
-                code = 1
-                try:
-                    for other, fd in enumerate(alive):
-                        if other != number:
-                            os.close(fd)
-                    code = self._serve(number, jobs, results, locks)
-                finally:
-                    os._exit(code)
-            siblings.append(pid)
-            os.close(alive[number])
-        with locks[1]:
-            _write_all(results, _frame(("ready", 0, None)))
-        code = self._serve(0, jobs, results, locks)
-        for pid in siblings:
-            os.waitpid(pid, 0)
-        return code
+        try:
+            for number in range(1, len(ends)):
+                pid = os.fork()
+                if pid == 0:
+                    code = 1
+                    try:
+                        _close(*(fd for other, pair in enumerate(ends) if other != number
+                                 for fd in pair))
+                        code = self._serve(*ends[number])
+                    finally:
+                        os._exit(code)
+                siblings.append(pid)
+                _close(*ends[number])
+            return self._serve(*ends[0])
+        finally:
+            for pid in siblings:
+                with suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
 
-    def _serve(self, number: int, jobs: int, results: int, locks) -> int:
-        reading, writing = locks
+    def _serve(self, jobs: int, results: int) -> int:
+        _write_all(results, _frame(("ready", 0, None)))
         while True:
-            with reading:
-                header = _read_exactly(jobs, HEADER.size)
-                body = _read_exactly(jobs, HEADER.unpack(header)[0]) if header else None
-            if body is None:
+            header = _read_exactly(jobs, HEADER.size)
+            if header is None:
                 break
-            index, job = pickle.loads(body)
+            index, job = pickle.loads(_read_exactly(jobs, HEADER.unpack(header)[0]) or b"")
             try:
-                message = ("done", index, self.work(job))
+                message = _frame(("done", index, self.work(job)))
             except Exception:                     # noqa: BLE001 — reported, not swallowed
-                message = ("failed", index, traceback.format_exc())
-            with writing:
-                _write_all(results, _frame(message))
-        with writing:
-            _write_all(results, _frame(("bye", number, None)))
+                message = _frame(("failed", index, traceback.format_exc()))
+            _write_all(results, message)
+        _write_all(results, _frame(("bye", 0, None)))
         return 0

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import textwrap
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -61,6 +62,19 @@ class Run:
     code: int
     out: str
     err: str
+
+
+def group_gone(group: int) -> bool:
+    """Every process of the group gone (killed ones may take a moment to be reaped by
+    whoever inherited them)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

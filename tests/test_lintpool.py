@@ -6,10 +6,13 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import time
 
 import pytest
 
-from generator.lintpool import LintPool, LintWorkerDied
+from generator.lintpool import LintCrashed, LintPool, LintWorkerDied
+
+from .conftest import group_gone
 
 PREPARED: list[str] = []
 
@@ -38,6 +41,7 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
 
 
 def test_results_come_back_in_order_from_workers_that_share_the_host_s_preparation():
@@ -88,19 +92,22 @@ def test_a_failing_job_is_reported_with_its_traceback_and_stops_the_workers():
         pool.submit(("echo", 1))
         pool.submit(("raise", "T1"))
         host = pool.host
-        with pytest.raises(RuntimeError, match="(?s)cfn-lint failed.*ValueError: bad template T1"):
+        with pytest.raises(LintCrashed) as crash:
             pool.results()
-    assert _gone(host)
+    assert crash.value.index == 1
+    assert crash.value.details.rstrip().endswith("ValueError: bad template T1")
+    assert _gone(host) and group_gone(host)
 
 
 def test_a_failing_preparation_is_reported():
     def broken() -> None:
         raise ImportError("no cfn-lint here")
 
-    with LintPool(2, broken, _work) as pool:
+    with LintPool(2, broken, _work) as pool, \
+            pytest.raises(LintCrashed, match="ImportError: no cfn-lint here") as crash:
         pool.submit(("echo", 1))
-        with pytest.raises(RuntimeError, match="ImportError: no cfn-lint here"):
-            pool.results()
+        pool.results()
+    assert crash.value.index == -1
 
 
 def test_leaving_early_kills_every_worker():
@@ -109,6 +116,39 @@ def test_leaving_early_kills_every_worker():
             pool.submit(("echo", n))
         host = pool.host
         raise KeyboardInterrupt
-    assert _gone(host)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(host, 0)                          # the siblings went with it
+    assert _gone(host) and group_gone(host)        # the siblings went with it
+
+
+def test_a_program_that_ignores_sigchld_still_gets_its_results():
+    was = signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # children are reaped for it
+    try:
+        with LintPool(2, _prepare, _work) as pool:
+            pool.submit(("echo", 7))
+            assert pool.results()[0][0] == 7
+    finally:
+        signal.signal(signal.SIGCHLD, was)
+
+
+def test_a_pool_can_be_used_again_after_its_results():
+    with LintPool(2, _prepare, _work) as pool:
+        pool.submit(("echo", 1))
+        first_host = pool.host
+        assert [r[0] for r in pool.results()] == [1]
+        pool.submit(("echo", 2))
+        pool.submit(("echo", 3))
+        assert pool.host != first_host
+        assert [r[0] for r in pool.results()] == [2, 3]
+
+
+def test_nothing_to_lint_does_not_wait_for_the_host_to_prepare(tmp_path):
+    done = tmp_path / "prepared"
+
+    def slow() -> None:
+        time.sleep(30)
+        done.touch()
+
+    with LintPool(2, slow, _work) as pool:
+        pool.start()
+        host = pool.host
+        assert pool.results() == []
+    assert group_gone(host) and not done.exists()

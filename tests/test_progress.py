@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from rich.console import Console as RichConsole
@@ -88,9 +89,13 @@ def test_synth_reports_progress_as_it_builds():
 
 @pytest.mark.parametrize("stream, drawn", [(Terminal(), True), (io.StringIO(), False)])
 def test_the_synth_bar_is_drawn_on_a_terminal_for_many_stacks(stream, drawn):
+    threads = threading.active_count()
     with synth_progress(stream, many=2) as update:
         update(1, 3)
         update(3, 3)
+        # drawn as it goes, by no thread of its own: lint workers may be forked meanwhile
+        assert threading.active_count() == threads
+        assert ("3/3" in stream.getvalue() or "100%" in stream.getvalue()) is drawn
     assert bool(stream.getvalue()) is drawn
     quiet = Terminal()
     with synth_progress(quiet, many=200) as update:
