@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from generator.build import synth
 from generator.lint import LintJob, lint
 from generator.lintpool import LintPool
@@ -211,3 +213,18 @@ def test_a_process_that_synthesizes_again_builds_the_rules_once_itself(mini, mon
     assert built_here == []               # the first one: in its host, beside the synth
     synth(str(mini), cache_path=None)
     assert built_here == [1]              # then here, for every later host to inherit
+
+
+def test_cfn_lint_crashing_on_a_template_names_it(mini, monkeypatch):
+    import generator.lint
+
+    def crash(job):
+        if job[0].endswith("02-code.yaml"):
+            raise KeyError("a cfn-lint bug")
+        return []
+
+    monkeypatch.setattr(generator.lint, "_rules", lambda: None)
+    monkeypatch.setattr(generator.lint, "_lint_one", crash)
+    with pytest.raises(RuntimeError, match=r"(?s)cfn-lint crashed on build/dev/shop/"
+                                           r"02-code.yaml:.*KeyError: 'a cfn-lint bug'"):
+        synth(str(mini), cache_path=None)
