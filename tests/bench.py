@@ -133,7 +133,12 @@ def _rows(temporary: Path) -> list[tuple[str, float, str]]:
     synth = [sys.executable, "-m", "generator", "synth", "--quiet"]
     cold = _timed(synth, root, before=lambda: shutil.rmtree(root / ".cache",
                                                             ignore_errors=True))
-    rows = [(f"shipped apps ({stacks} stacks, 2 envs), cold lint cache", cold, "≤ 0.9 s")]
+    rows = [(f"shipped apps ({stacks} stacks, 3 envs), cold lint cache", cold, "")]
+    # the 16 stacks issue 14's target was set for: raffle and customers, dev and local
+    first = synth + ["--app", "raffle", "--app", "customers", "--env", "dev", "--env", "local"]
+    sixteen = _timed(first, root, before=lambda: shutil.rmtree(root / ".cache",
+                                                               ignore_errors=True))
+    rows.append(("raffle + customers, dev + local (16 stacks), cold", sixteen, "≤ 0.9 s"))
     warm = _timed(synth, root)
     rows.append(("unchanged re-synth (lint cache hit)", warm, "≤ 0.3 s"))
     rows.append(_after_a_narrowed_synth(root, synth))
