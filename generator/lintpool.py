@@ -27,6 +27,7 @@ import pickle
 import select
 import signal
 import struct
+import sys
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
@@ -85,6 +86,18 @@ def _close(*fds: int) -> None:
         if fd >= 0:
             with suppress(OSError):
                 os.close(fd)
+
+
+def _detach_from_terminal() -> None:
+    """Standard streams to /dev/null: the workers speak only through their pipes (a
+    stray print from cfn-lint must not land in the synth's output), and a background
+    process group that touches a terminal can be stopped by it (SIGTTIN, SIGTTOU)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    sys.stdout = sys.stderr = open(os.devnull, "w")   # noqa: SIM115 — until os._exit
 
 
 @dataclass
@@ -147,6 +160,7 @@ class LintPool:
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                     os.setpgid(0, 0)
+                    _detach_from_terminal()
                     _close(*(fd for jr, jw, rr, rw in ends for fd in (jw, rr)))
                     code = self._host([(jr, rw) for jr, _, _, rw in ends])
                 finally:

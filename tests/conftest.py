@@ -64,17 +64,32 @@ class Run:
     err: str
 
 
-def group_gone(group: int) -> bool:
-    """Every process of the group gone (killed ones may take a moment to be reaped by
-    whoever inherited them)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def _running_in_group(group: int) -> list[int]:
+    """Processes of a process group that still run (zombies, dead but not yet reaped by
+    whoever inherited them, do not count: a container's init may never reap them)."""
+    running = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
         try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return True
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue                      # gone meanwhile
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == group and state not in ("Z", "X"):
+            running.append(int(entry.name))
+    return running
+
+
+def group_gone(group: int) -> bool:
+    """No process of the group runs any more (killed ones take a moment to die)."""
+    deadline = time.monotonic() + 10
+    while _running_in_group(group):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.02)
-    return False
+    return True
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

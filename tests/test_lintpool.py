@@ -152,3 +152,17 @@ def test_nothing_to_lint_does_not_wait_for_the_host_to_prepare(tmp_path):
         host = pool.host
         assert pool.results() == []
     assert group_gone(host) and not done.exists()
+
+
+def _noisy(job):
+    print("cfn-lint chatter")                       # noqa: T201 — what a library might do
+    os.write(2, b"more chatter\n")
+    return job
+
+
+def test_what_a_worker_prints_never_reaches_the_synth_s_output(capfd):
+    with LintPool(2, _prepare, _noisy) as pool:
+        pool.submit("a")
+        assert pool.results() == ["a"]
+    out, err = capfd.readouterr()
+    assert "chatter" not in out + err
