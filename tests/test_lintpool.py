@@ -32,6 +32,8 @@ def _work(job):
         raise ValueError(f"bad template {value}")
     if kind == "big":
         return "x" * value
+    if kind == "size":
+        return len(value)
     raise AssertionError(kind)
 
 
@@ -74,6 +76,14 @@ def test_results_larger_than_a_pipe_come_back_whole():
         for size in (10, 300_000, 70_000, 1):
             pool.submit(("big", size))
         assert [len(r) for r in pool.results()] == [10, 300_000, 70_000, 1]
+
+
+def test_jobs_larger_than_a_pipe_arrive_whole():
+    sizes = [1_500_000, 10, 200_000, 70_000]
+    with LintPool(2, _prepare, _work) as pool:
+        for size in sizes:
+            pool.submit(("size", "y" * size), cost=size)
+        assert pool.results() == sizes
 
 
 def test_a_worker_that_dies_is_reported_not_waited_for():
