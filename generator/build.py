@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .assets import Asset
 from .dump import to_json, to_yaml
+from .encode import template_dict
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
 from .inputs import inputs_hash
 from .lint import CACHE_PATH, Finding, Linter, LintJob
@@ -195,7 +196,7 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult,
         builder = build_stage(root, app, stage, problems)
         if len(problems.items) > before:
             continue
-        template = builder.template.to_dict()
+        template = template_dict(builder.template)
         if not guard(builder, template):
             continue
         text = to_yaml(template)
