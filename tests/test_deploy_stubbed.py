@@ -466,3 +466,28 @@ def test_a_weakened_protection_needs_yes_typed_out(answer, executed):
                          "(listed above); type yes to execute it: "]
     assert ("ExecuteChangeSet" in script.cloud.writes) is executed
     assert outcome.results == {NAME: "updated" if executed else "not executed"}
+
+
+@pytest.mark.parametrize("verb", ["status", "outputs", "clean", "plan", "deploy"])
+def test_every_verb_says_what_to_do_without_credentials(verb, mini, cli, monkeypatch,
+                                                         tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert cli(mini, "synth", "--no-lint").code == 0
+    run = cli(mini, verb, *(["--yes"] if verb in ("deploy", "clean") else []))
+    assert run.code == 1, run.err
+    assert "error: no AWS credentials found: set AWS_PROFILE" in run.err
+    assert "add --local" in run.err and "internal error" not in run.err
+
+
+def test_credentials_that_cannot_be_used_are_said_so():
+    from botocore.exceptions import ProfileNotFound
+
+    message = Target().explain(ProfileNotFound(profile="work"))
+    assert message.startswith("the AWS credentials cannot be used: The config profile "
+                              "(work) could not be found; fix the profile")

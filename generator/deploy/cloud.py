@@ -20,12 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.exceptions
 import urllib3
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    NoCredentialsError,
     ReadTimeoutError,
 )
 
@@ -46,6 +48,15 @@ NETWORK_FAULTS = {EndpointConnectionError: "connection refused or unreachable",
                   ConnectTimeoutError: "no connection within the timeout",
                   ReadTimeoutError: "no answer within the timeout",
                   ConnectionClosedError: "the connection was closed"}
+NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or run `aws sso login`, or "
+                  "export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); to work on the local "
+                  "cloud instead, add --local")
+# credentials that are there but cannot be used: a half-set pair, a profile that is not
+# in the config, an expired SSO session (names looked up: botocore adds them over time)
+CREDENTIAL_FAULTS = tuple(getattr(botocore.exceptions, name) for name in (
+    "PartialCredentialsError", "ProfileNotFound", "CredentialRetrievalError",
+    "SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError",
+    "NoRegionError") if hasattr(botocore.exceptions, name))
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
           "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
           "UnrecognizedClientException", "SignatureDoesNotMatch"}
@@ -87,8 +98,13 @@ class Target:
                 "with `make local`, or pass the --endpoint it runs at")
 
     def explain(self, exc: Exception) -> str | None:
-        """A network or permission failure, said with where and what to do; None for
-        anything else."""
+        """A network, credential or permission failure, said with where and what to
+        do; None for anything else."""
+        if isinstance(exc, NoCredentialsError):
+            return NO_CREDENTIALS
+        if isinstance(exc, CREDENTIAL_FAULTS):
+            return (f"the AWS credentials cannot be used: {exc}; fix the profile or log in "
+                    "again (`aws sso login`), or add --local for the local cloud")
         for kind, cause in NETWORK_FAULTS.items():
             if isinstance(exc, kind):
                 if self.local:

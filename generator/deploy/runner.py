@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .bootstrap import STACK as ASSET_STACK
 from .bootstrap import bootstrap_stack
-from .cloud import Cloud, DeployError
+from .cloud import NO_CREDENTIALS, Cloud, DeployError
 from .console import Console
 from .flow import NOT_EXECUTED, MissingDependency, NotConsented, StackFlow, needs_assets
 from .lock import DeployLock, Holder, lock_key, new_run_id
@@ -217,9 +217,7 @@ class Deployer:
         try:
             actual = self.cloud.client("sts", stacks[0].region).get_caller_identity()["Account"]
         except NoCredentialsError:
-            raise DeployError("no AWS credentials found: set AWS_PROFILE (or run `aws sso "
-                              "login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); "
-                              "to deploy to the local cloud instead, add --local") from None
+            raise DeployError(NO_CREDENTIALS) from None
         except ClientError as exc:
             raise DeployError(f"these AWS credentials do not work: {exc}") from None
         self._account = actual
