@@ -19,7 +19,7 @@ LOCAL_ENV ?= $(or $(ENV),local)
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install referees lock synth test e2e bench kinds ca deploy plan clean local local-down local-reset clean-venv
+.PHONY: help install referees lock synth test e2e bench kinds ca deploy plan clean local local-clean local-down local-reset clean-venv
 
 help: ## show the verbs
 	@echo "Usage: make <verb> [ENV=dev] [APP=raffle]"
@@ -94,7 +94,7 @@ deploy: $(STAMP) synth ## deploy to AWS in dependency order (ENV=, APP=; DEPLOY_
 plan: $(STAMP) synth ## show what a deploy would change (writes plan.md for a PR)
 	@$(GEN) plan $(ARGS) --markdown plan.md $(DEPLOY_ARGS)
 
-clean: $(STAMP) ## delete the stacks in reverse order; data is kept and listed
+clean: $(STAMP) ## delete the deployed stacks on AWS in reverse order (not build/); data is kept and listed
 	@$(GEN) clean $(ARGS) $(DEPLOY_ARGS)
 
 LOCAL_DEPLOY = $(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --env $(LOCAL_ENV) $(if $(APP),--app $(APP)) \
@@ -103,6 +103,9 @@ LOCAL_DEPLOY = $(GEN) deploy --endpoint http://127.0.0.1:$(LOCAL_PORT) --yes --e
 local: $(STAMP) ca synth ## start the local cloud on 127.0.0.1:4566 (its data kept across restarts), deploy the apps, print URLs
 	@$(GEN) local up --port $(LOCAL_PORT)
 	@$(LOCAL_DEPLOY)
+
+local-clean: $(STAMP) ## delete the stacks make local deployed (reverse order, after asking); data is kept and listed
+	@$(GEN) clean --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP),--app $(APP)) $(DEPLOY_ARGS)
 
 local-down: $(STAMP) ## stop the local cloud started by make local (by its PID); it saves its data
 	@$(GEN) local down

@@ -128,7 +128,7 @@ LOCAL := --endpoint http://127.0.0.1:$(LOCAL_PORT) --env $(LOCAL_ENV) $(if $(APP
 DEPLOY_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help synth test plan deploy clean local local-down kinds
+.PHONY: help synth test plan deploy clean local local-clean local-down kinds
 
 help: ## show the verbs
 \t@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\\n", $$1, $$2}'
@@ -145,13 +145,16 @@ plan: synth ## what a deploy would change (plan.md for a pull request)
 deploy: synth ## deploy to AWS (ENV=dev by default; DEPLOY_ARGS=--yes in CI)
 \t@$(GEN) deploy $(if $(ENV),,--env dev) $(ARGS) $(DEPLOY_ARGS)
 
-clean: ## delete the stacks, keep the data
+clean: ## delete the deployed stacks on AWS (not build/), keep the data
 \t@$(GEN) clean $(if $(ENV),,--env dev) $(ARGS) $(DEPLOY_ARGS)
 
-local: synth ## start the local cloud on 127.0.0.1:$(LOCAL_PORT) and deploy $(LOCAL_ENV) to it
+local: synth ## start the local cloud on 127.0.0.1 (LOCAL_PORT, 4566) and deploy LOCAL_ENV to it
 \t@$(GEN) local up --port $(LOCAL_PORT)
 \t@$(GEN) deploy $(LOCAL) --yes
 \t@$(GEN) outputs $(LOCAL)
+
+local-clean: ## delete the stacks make local deployed, keep the data
+\t@$(GEN) clean $(LOCAL) $(DEPLOY_ARGS)
 
 local-down: ## stop the local cloud started by make local
 \t@$(GEN) local down

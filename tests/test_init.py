@@ -32,6 +32,16 @@ def test_init_makes_every_promised_file(tmp_path, cli):
     assert app.env.local_only
 
 
+def test_a_new_project_s_make_help_reads_plainly_and_cleans_the_local_cloud(tmp_path, cli):
+    assert cli(tmp_path / "shop", "init", str(tmp_path / "shop")).code == 0
+    shown = make(tmp_path / "shop", "help").stdout
+    assert "$(" not in shown                        # no make variable shown raw
+    assert "local-clean" in shown and "not build/" in shown
+    dry = subprocess.run(["make", "-n", "-C", str(tmp_path / "shop"), "local-clean",
+                          "LOCAL_PORT=4999"], capture_output=True, text=True)
+    assert "clean --endpoint http://127.0.0.1:4999 --env local" in dry.stdout
+
+
 def test_init_refuses_a_folder_that_is_not_empty_and_never_overwrites(tmp_path, cli):
     (tmp_path / "Makefile").write_text("mine\n")
     run = cli(tmp_path, "init", str(tmp_path), "--name", "shop")

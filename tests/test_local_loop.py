@@ -167,3 +167,12 @@ def test_make_local_honours_env_and_app():
                           "STAMP=/dev/null", "CA_DIR=/tmp"], capture_output=True, text=True)
     deploy = next(line for line in dry.stdout.splitlines() if " deploy " in line)
     assert "--env dev" in deploy and "--app raffle" in deploy
+
+
+def test_make_local_clean_cleans_the_local_cloud_not_aws():
+    dry = subprocess.run(["make", "-n", "-C", str(REPO), "local-clean", "ENV=dev",
+                          "APP=raffle", "LOCAL_PORT=4999", "STAMP=/dev/null"],
+                         capture_output=True, text=True)
+    (clean,) = [line for line in dry.stdout.splitlines() if " clean " in line]
+    assert "--endpoint http://127.0.0.1:4999 --env dev --app raffle" in clean
+    assert "--yes" not in clean                  # it asks, as clean always does
