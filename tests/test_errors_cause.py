@@ -37,6 +37,10 @@ CASES = {
     "brace left open at the end, after a quoted bracket and a comment": (
         {CODE: worker("    # a [ in a comment\n    environment: {A: '[', B:\n")},
         f"{CODE}:6:18: invalid YAML: the '{{' here is not closed; add '}}'"),
+    "a key indented under a key that has a value": (
+        {CODE: worker("    memory: 256\n      timeout: 3\n")},
+        f"{CODE}:6:7: invalid YAML: this line is indented deeper than 'memory' on line 5, "
+        "which already has a value; line it up with 'memory'"),
     "missing colon after a key": (
         {CODE: worker("    memory 256\n    timeout: 3\n")},
         f"{CODE}:5:5: invalid YAML: 'memory 256' needs a ':' (a key ends with ':', "
