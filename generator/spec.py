@@ -141,7 +141,8 @@ class Value(Type):
 class Int(Type):
     def __init__(self, low: int, high: int) -> None:
         self.low, self.high = low, high
-        self.expected = f"an integer between {low} and {high}"
+        self.expected = f"the integer {low}" if low == high else \
+            f"an integer between {low} and {high}"
 
     def check(self, value: Any, at: At) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) \

@@ -211,6 +211,16 @@ def test_bucket_policy_additions_name_the_principal():
     assert added_permissions(None, policy) == ['+ allow s3:GetObject on "arn:x/*" to "*"']
 
 
+def test_a_trust_policy_addition_names_who_may_assume_without_an_empty_resource():
+    from generator.deploy.security import added_permissions
+
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Principal": {"Service": "lambda.amazonaws.com"}}]}}}
+    assert added_permissions(None, role) == [
+        '+ allow sts:AssumeRole to {"Service": "lambda.amazonaws.com"}']
+
+
 def test_templates_written_with_short_forms_are_read_too():
     from generator.deploy.templates import template_resources
 

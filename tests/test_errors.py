@@ -127,7 +127,7 @@ CASES = {
         "(two digits, a dash, a lower-case name), e.g. 01-table.yaml"),
     "app.yaml: wrong version": (
         {APP: "version: 2\nname: shop\nenvironments:\n  dev: {region: eu-west-1}\n"},
-        f"{APP}:1:10: version: expected an integer between 1 and 1, got 2"),
+        f"{APP}:1:10: version: expected the integer 1, got 2"),
     "app.yaml: bad region": (
         {APP: "version: 1\nname: shop\nenvironments:\n  dev: {region: europe}\n"},
         f"{APP}:4:17: environments.dev.region: expected an AWS region such as "

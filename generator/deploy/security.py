@@ -134,7 +134,7 @@ def added_permissions(old: dict | None, new: dict | None) -> list[str]:
     """What a new version of a resource allows that the old one did not, one line each
     (an Allow that lost its Condition counts as new)."""
     rows = sorted(row for row in _grants(new) - _grants(old) if row[0] != "Deny")
-    return [f"+ allow {action} on {target}"
+    return [f"+ allow {action}" + (f" on {target}" if target != '""' else "")
             + (f" to {principal}" if principal != '""' else "")
             + (f" when {condition}" if condition != '""' else "")
             for _, principal, action, target, condition in rows]
