@@ -350,6 +350,7 @@ def test_local_up_and_down_by_pid(tmp_path, cli):
     assert again.code == 0 and f"(pid {pid}); reusing it" in again.out
     foreign = cli(tmp_path / "elsewhere", "local", "up", "--port", str(port))
     assert foreign.code == 1 and "something already answers" in foreign.err
+    assert f"make local LOCAL_PORT={port + 1}" in foreign.err
     down = cli(tmp_path, "local", "down")
     assert down.code == 0 and f"local cloud stopped (pid {pid})" in down.out
     assert not localcloud.healthy(port)

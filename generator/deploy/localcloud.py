@@ -47,8 +47,10 @@ def healthy(port: int) -> bool:
 def start(port: int, log_path: str, limit: float = 30.0, extra_env: dict | None = None) -> int:
     """Start MiniStack on 127.0.0.1:port; return its PID once it answers."""
     if healthy(port):
-        raise DeployError(f"something already answers on {HOST}:{port}; stop it (make "
-                          "local-down) or pick another port")
+        raise DeployError(f"something already answers on {HOST}:{port} (a local cloud "
+                          "another project started?); stop it with `make local-down` in "
+                          "the project that started it, or use another port: make local "
+                          f"LOCAL_PORT={port + 1}")
     binary = os.path.join(os.path.dirname(sys.executable), "ministack")
     env = without_credentials({
         **os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(port), "IOT_MTLS_ENABLED": "0",
