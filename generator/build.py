@@ -22,7 +22,7 @@ from .encode import template_dict
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
 from .inputs import inputs_hash
 from .lint import CACHE_PATH, Finding, Linter, LintJob
-from .model import App, discover, load_app, load_app_spec
+from .model import App, discover, load_app, load_app_spec, value_origins
 from .paths import no_links
 from .refs import parse_output
 from .source import Tag
@@ -107,13 +107,18 @@ def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list
     seen_envs: set[str] = set()
     for app_dir in apps or available:
         try:
-            spec, _ = load_app_spec(root, app_dir)
-            seen_envs.update(spec.environments)
-            for env in spec.environments:
-                if not envs or env in envs:
-                    loaded.append(load_app(root, app_dir, env, spec))
+            spec, node = load_app_spec(root, app_dir)
         except BlueprintError as exc:
             problems.items.extend(exc.problems)
+            continue
+        seen_envs.update(spec.environments)
+        for env in spec.environments:
+            if not envs or env in envs:
+                try:
+                    loaded.append(load_app(root, app_dir, env, spec))
+                except BlueprintError as exc:
+                    problems.items.extend(value_origins(exc.problems, root, node, env))
+                    break           # the next environment would say the same again
     for env in envs or []:
         if env not in seen_envs and not problems:
             problems.add(None, "", f"no app defines environment '{env}'; environments: "

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import BlueprintError, GeneratorError, Mark, Problem, Problems, did_you_mean
 from .kinds import Kind, registry
+from .paths import PathError, read_text
 from .source import Map, Seq, load_file
 from .spec import Anything, At, Bool, Int, ListOf, MapOf, Str, Struct, Type, Value, field, shown
 from .steps import StepType
@@ -312,6 +313,41 @@ def load_app(root: str, app_dir: str, env_name: str, spec: AppSpec) -> App:
     order = stage_order(stages, edges, problems)
     problems.check()
     return App(spec.name, spec.description, env, dict(spec.tags or {}), stages, order, edges)
+
+
+SUBSTITUTED = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|[^}]*)?-?\}\}")
+
+
+def value_origins(problems: list[Problem], root: str, app_node: Any,
+                  env: str) -> list[Problem]:
+    """Problems on a stage line that uses `{{ name }}` also say where the environment's
+    value came from: the stage line is right, the value is what to change."""
+    try:
+        values = app_node["environments"][env]["values"]
+        marks = values.value_marks
+    except (KeyError, TypeError, AttributeError):
+        return problems
+    lines: dict[str, list[str]] = {}
+    out = []
+    for problem in problems:
+        mark = problem.mark
+        if mark is None or not mark.file.startswith("blueprints/") or \
+                mark.file.endswith("/app.yaml"):
+            out.append(problem)
+            continue
+        if mark.file not in lines:
+            try:
+                lines[mark.file] = read_text(root, mark.file).split("\n")
+            except (OSError, PathError):
+                lines[mark.file] = []
+        row = lines[mark.file][mark.line - 1] if 0 < mark.line <= len(lines[mark.file]) \
+            else ""
+        notes = [f"{{{{ {name} }}}} is {values[name]!r} in environment '{env}' "
+                 f"({marks[name]}): change it there"
+                 for name in dict.fromkeys(SUBSTITUTED.findall(row)) if name in marks]
+        out.append(Problem(mark, problem.path, problem.message + "; " + "; ".join(notes))
+                   if notes else problem)
+    return out
 
 
 def _stage_files(root: str, app_dir: str, problems: Problems):

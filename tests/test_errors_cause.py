@@ -41,6 +41,11 @@ CASES = {
         {CODE: worker("    memory: 256\n      timeout: 3\n")},
         f"{CODE}:6:7: invalid YAML: this line is indented deeper than 'memory' on line 5, "
         "which already has a value; line it up with 'memory'"),
+    "an environment's value out of range where a stage uses it": (
+        {APP: app_yaml(values="      domain: shop.example\n      memory: 64\n"),
+         CODE: worker('    memory: "{{ memory }}"\n')},
+        f"{CODE}:5:13: resources.Worker.memory: expected an integer between 128 and 10240, "
+        f"got 64; {{{{ memory }}}} is 64 in environment 'dev' ({APP}:8:15): change it there"),
     "missing colon after a key": (
         {CODE: worker("    memory 256\n    timeout: 3\n")},
         f"{CODE}:5:5: invalid YAML: 'memory 256' needs a ':' (a key ends with ':', "
