@@ -320,8 +320,8 @@ SUBSTITUTED = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|[^}]*)?-?\}\
 
 def value_origins(problems: list[Problem], root: str, app_node: Any,
                   env: str) -> list[Problem]:
-    """Problems on a stage line that uses `{{ name }}` also say where the environment's
-    value came from: the stage line is right, the value is what to change."""
+    """A value found wrong ("expected …, got …") on a stage line that uses `{{ name }}`
+    also says where the environment's value is written: that is what to change."""
     try:
         values = app_node["environments"][env]["values"]
         marks = values.value_marks
@@ -332,7 +332,7 @@ def value_origins(problems: list[Problem], root: str, app_node: Any,
     for problem in problems:
         mark = problem.mark
         if mark is None or not mark.file.startswith("blueprints/") or \
-                mark.file.endswith("/app.yaml"):
+                mark.file.endswith("/app.yaml") or not problem.message.startswith("expected"):
             out.append(problem)
             continue
         if mark.file not in lines:

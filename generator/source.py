@@ -315,8 +315,9 @@ def _render_jinja(text: str, file: str, values: dict) -> tuple[str, list | None]
         rendered = _JINJA.from_string(typed).render(**values)
         return rendered, _written_lines(typed, rendered, values)
     except jinja2.TemplateSyntaxError as exc:
-        raise BlueprintError([Problem(
-            Mark(file, exc.lineno or 1, 1), "", f"template error: {exc.message}")]) from None
+        line = exc.lineno or 1
+        raise BlueprintError([Problem(Mark(file, line, first_tag_column(text, line)), "",
+                                      _syntax_message(exc.message or ""))]) from None
     except jinja2.UndefinedError as exc:
         raise BlueprintError([_undefined_problem(exc, text, file, values)]) from None
     except GeneratorError:
@@ -326,6 +327,22 @@ def _render_jinja(text: str, file: str, values: dict) -> tuple[str, list | None]
         raise BlueprintError([Problem(
             Mark(file, line, first_tag_column(text, line)), "", _runtime_message(exc))]
         ) from None
+
+
+def _syntax_message(message: str) -> str:
+    """Jinja2's syntax error, with the filter or test meant and what to close."""
+    unknown = re.match(r"No (filter|test) named '([^']+)'", message)
+    if unknown:
+        kind, name = unknown.groups()
+        known = _JINJA.filters if kind == "filter" else _JINJA.tests
+        return (f"template error: there is no {kind} named '{name}'"
+                + (did_you_mean(name, known) or f"; the {kind}s are listed in Jinja2's "
+                   "documentation (Template Designer, Builtin Filters)"))
+    if message.startswith("unexpected '}'") or "expected token 'end of print statement'" \
+            in message:
+        return (f"template error: {message}; a {{{{ }}}} on this line is not closed "
+                "right (each '{{' needs its '}}')")
+    return f"template error: {message}"
 
 
 # A value that is exactly one {{ expression }}, bare or quoted, after `key:` or `- `.

@@ -46,6 +46,14 @@ CASES = {
          CODE: worker('    memory: "{{ memory }}"\n')},
         f"{CODE}:5:13: resources.Worker.memory: expected an integer between 128 and 10240, "
         f"got 64; {{{{ memory }}}} is 64 in environment 'dev' ({APP}:8:15): change it there"),
+    "a filter misspelt in a template": (
+        {CODE: worker('    description: "{{ domain | uper }} orders"\n')},
+        f"{CODE}:5:19: template error: there is no filter named 'uper'; did you mean "
+        "'upper'?"),
+    "a {{ }} closed with one brace": (
+        {CODE: worker('    description: "{{ domain }"\n')},
+        f"{CODE}:5:19: template error: unexpected '}}'; a {{{{ }}}} on this line is not "
+        "closed right (each '{{' needs its '}}')"),
     "missing colon after a key": (
         {CODE: worker("    memory 256\n    timeout: 3\n")},
         f"{CODE}:5:5: invalid YAML: 'memory 256' needs a ':' (a key ends with ':', "
