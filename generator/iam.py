@@ -13,6 +13,7 @@ from typing import Any
 
 from awacs.aws import Action, Allow, PolicyDocument, Principal, Statement
 
+from .errors import did_you_mean
 from .spec import ListOf, Str, Struct, Value, field
 
 ACTION = r"[a-z0-9-]+:[A-Za-z0-9]+"
@@ -98,7 +99,9 @@ def _actions(builder, entry: Access, mark, path: str) -> list[str]:
         elif item not in _levels(builder, kind, entry.resource):
             levels = ", ".join(_levels(builder, kind, entry.resource)) or "none"
             builder.error(mark, path + ".allow", f"a {kind.name}{_named(builder, entry)} "
-                          f"has no access level '{item}'; its levels are {levels}")
+                          f"has no access level '{item}'"
+                          + did_you_mean(item, _levels(builder, kind, entry.resource))
+                          + f"; its levels are {levels}")
         else:
             actions.extend(_levels(builder, kind, entry.resource)[item])
     return actions

@@ -99,6 +99,11 @@ CASES = {
                           "      - {resource: !Output data.TableArn, allow: [fly]}\n")},
         f"{CODE}:6:9: resources.Worker.access[0].allow: a table has no access level 'fly'; "
         "its levels are read, write, scan"),
+    "access level misspelt": (
+        {CODE: code_stage("    code: shop_worker\n    access:\n"
+                          "      - {resource: !Output data.TableArn, allow: [writ]}\n")},
+        f"{CODE}:6:9: resources.Worker.access[0].allow: a table has no access level 'writ'; "
+        "did you mean 'write'?; its levels are read, write, scan"),
     "action of another service": (
         {CODE: code_stage("    code: shop_worker\n    access:\n"
                           "      - {resource: !Output data.TableArn, allow: [s3:GetObject]}\n")},
