@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import GeneratorError
+from .errors import GeneratorError, did_you_mean
 from .paths import check_real, check_shippable, never_shipped, read_text, tree_stamp, walk
 
 SKIPPED_DIRS = {"__pycache__", "tests", "fixtures", ".pytest_cache"}
@@ -126,20 +126,24 @@ def _defines(root: str, shown: str, function: str, size: int, mtime_ns: int) -> 
     except SyntaxError as exc:
         return f"{shown}:{exc.lineno}:{exc.offset}: the handler's module is not valid " \
                f"Python: {exc.msg}"
-    names = set()
+    names, functions = set(), set()
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.add(node.name)
+        elif isinstance(node, ast.ClassDef):
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    if function in names:
+    if function in names | functions:
         return None
-    defined = ", ".join(sorted(n for n in names if not n.startswith("_"))) or "nothing"
-    return f"{shown} defines no '{function}' (it defines {defined}); fix the handler's " \
-           "function name"
+    # what a handler could be: the module's functions (not its imports and constants)
+    public = sorted(n for n in functions if not n.startswith("_"))
+    return (f"{shown} defines no '{function}'" + did_you_mean(function, public)
+            + f" (its functions: {', '.join(public) or 'none'}); fix the handler's "
+            "function name")
 
 
 @lru_cache(maxsize=256)

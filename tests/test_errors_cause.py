@@ -148,16 +148,17 @@ HANDLERS = {
     "no such function": (
         "    handler: handler.handle\n", {},
         "5:14: resources.Worker.handler: handler handler.handle: "
-        "lambda_code/shop_worker/handler.py defines no 'handle' (it defines handler); fix "
-        "the handler's function name"),
+        "lambda_code/shop_worker/handler.py defines no 'handle'; did you mean 'handler'? "
+        "(its functions: handler); fix the handler's function name"),
     "no such module": (
         "    handler: app.handler\n", {},
         "5:14: resources.Worker.handler: handler app.handler: no module 'app' in "
         "lambda_code/shop_worker/ (looked for lambda_code/shop_worker/app.py)"),
     "default handler missing": (
-        "", {"lambda_code/shop_worker/handler.py": "def main(event, context):\n    pass\n"},
+        "", {"lambda_code/shop_worker/handler.py": "import json\nTABLE = 't'\n\n\n"
+                                                   "def main(event, context):\n    pass\n"},
         "4:11: resources.Worker.code: handler handler.handler: lambda_code/shop_worker/"
-        "handler.py defines no 'handler' (it defines main)"),
+        "handler.py defines no 'handler' (its functions: main)"),
     "module that does not parse": (
         "", {"lambda_code/shop_worker/handler.py": "def handler(event:\n"},
         "4:11: resources.Worker.code: handler handler.handler: lambda_code/shop_worker/"
