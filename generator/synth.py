@@ -17,7 +17,7 @@ from troposphere import Output, Parameter, Tags, Template
 
 from .assets import Asset, handler_problem, package
 from .cfn import Intrinsic, pascal, ref
-from .errors import GeneratorError, Mark, Problems
+from .errors import GeneratorError, Mark, Problems, did_you_mean
 from .model import App, Resource, Stage
 from .policyguard import check_template
 from .refs import parse_output
@@ -159,9 +159,14 @@ class StageBuilder:
         node = source.node
         for key, name in [("code", folder)] + [("include", n) for n in include]:
             if not os.path.lexists(os.path.join(self.root, "lambda_code", name)):
+                what = "the handler code" if key == "code" else "the shared modules"
+                known = sorted(e.name for e in os.scandir(os.path.join(self.root,
+                                                                       "lambda_code"))
+                               if e.is_dir()) \
+                    if os.path.isdir(os.path.join(self.root, "lambda_code")) else []
                 self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
-                           f"no folder lambda_code/{name}/; create it with the handler "
-                           "code, or fix the name")
+                           f"no folder lambda_code/{name}/" + did_you_mean(name, known)
+                           + f"; create it with {what}, or fix the name")
                 return "missing"
         try:
             asset = package(self.root, folder, include)

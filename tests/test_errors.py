@@ -117,8 +117,12 @@ CASES = {
         "got 'dynamodb:*'"),
     "missing code folder": (
         {CODE: code_stage("    code: shop_wroker\n")},
-        f"{CODE}:4:11: resources.Worker.code: no folder lambda_code/shop_wroker/; create "
-        "it with the handler code, or fix the name"),
+        f"{CODE}:4:11: resources.Worker.code: no folder lambda_code/shop_wroker/; did you "
+        "mean 'shop_worker'?; create it with the handler code, or fix the name"),
+    "missing include folder": (
+        {CODE: code_stage("    code: shop_worker\n    include: [shop_comon]\n")},
+        f"{CODE}:5:14: resources.Worker.include: no folder lambda_code/shop_comon/; create "
+        "it with the shared modules, or fix the name"),
     "FullAccess policy": (
         {CODE: "resources:\n  Admin:\n    kind: role\n    service: lambda.amazonaws.com\n"
                "    managed_policies:\n"
