@@ -314,13 +314,19 @@ def test_after_ctrl_c_every_wait_gives_up_at_once_saying_how_to_resume():
     assert script.cloud.calls == []
 
 
-def test_missing_credentials_are_one_clear_error_before_anything_else(monkeypatch, tmp_path):
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    """No AWS credentials anywhere boto3 looks (and no metadata service asked)."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_missing_credentials_are_one_clear_error_before_anything_else(no_credentials):
     cloud = Cloud(Target(), sleep=lambda s: None)
     with pytest.raises(DeployError, match="no AWS credentials found: set AWS_PROFILE .* "
                                           "add --local"):
@@ -469,15 +475,7 @@ def test_a_weakened_protection_needs_yes_typed_out(answer, executed):
 
 
 @pytest.mark.parametrize("verb", ["status", "outputs", "clean", "plan", "deploy"])
-def test_every_verb_says_what_to_do_without_credentials(verb, mini, cli, monkeypatch,
-                                                         tmp_path):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_every_verb_says_what_to_do_without_credentials(verb, mini, cli, no_credentials):
     assert cli(mini, "synth", "--no-lint").code == 0
     run = cli(mini, verb, *(["--yes"] if verb in ("deploy", "clean") else []))
     assert run.code == 1, run.err
