@@ -154,12 +154,12 @@ def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = Non
     `progress(built, total)` is called as stacks are built (a progress bar). `linter`:
     one whose workers were started already (the command line does, before its imports);
     by default one on `cache_path`, started at once when its cache is empty."""
-    if run_lint and linter is None:
-        linter = Linter(os.path.join(root, cache_path) if cache_path else None)
-        if not linter.cache.entries:
-            linter.start()
-    with _without_gc(), (linter if run_lint else nullcontext()):
-        return _synth(root, envs, apps, linter if run_lint else None, write, progress)
+    if not run_lint:
+        linter = None
+    elif linter is None:
+        linter = Linter.cold_start(os.path.join(root, cache_path) if cache_path else None)
+    with _without_gc(), linter or nullcontext():
+        return _synth(root, envs, apps, linter, write, progress)
 
 
 def _synth(root: str, envs: list[str] | None, apps: list[str] | None,
@@ -212,8 +212,8 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult,
             len(template.get("Resources", {})), entry, dict(builder.sources)))
         result.files[f"{folder}/{stage.template_name}"] = text
         if linter and not problems.items:        # no lint for a synth that will fail
-            linter.offer(LintJob(f"{folder}/{stage.template_name}", text,
-                                 entry["region"], dict(builder.sources)))
+            made = result.stacks[-1]
+            linter.offer(LintJob(made.path, made.text, entry["region"], made.sources))
         for asset in builder.assets:
             if asset.key not in {a.key for a in result.assets}:
                 result.assets.append(asset)

@@ -128,7 +128,7 @@ def _synth(args: argparse.Namespace) -> int:
                                 write=True, progress=progress)
     finally:
         if linter is not None:
-            linter.__exit__(None, None, None)
+            linter.close()
     if origins:
         print("plugin kinds: " + ", ".join(f"{k} ({o})" for k, o in origins.items()))
     warnings: dict[str, list] = {}

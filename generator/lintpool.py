@@ -212,6 +212,10 @@ class LintPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Kill the workers if they still run (a no-op once `results()` is done)."""
         if self.host:
             self._stop(kill=True)
 

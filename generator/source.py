@@ -336,8 +336,8 @@ def _syntax_message(message: str) -> str:
         kind, name = unknown.groups()
         known = _JINJA.filters if kind == "filter" else _JINJA.tests
         return (f"template error: there is no {kind} named '{name}'"
-                + (did_you_mean(name, known) or f"; the {kind}s are listed in Jinja2's "
-                   "documentation (Template Designer, Builtin Filters)"))
+                + (did_you_mean(name, known) or f"; Jinja2's documentation lists them "
+                   f"(Template Designer Documentation, List of Builtin {kind.title()}s)"))
     if message.startswith("unexpected '}'") or "expected token 'end of print statement'" \
             in message:
         return (f"template error: {message}; a {{{{ }}}} on this line is not closed "

@@ -150,6 +150,11 @@ class StageBuilder:
                    f"the name {title} is taken: {maker.kind.name} '{maker.logical_id}' "
                    f"generates a resource named {title}; rename {blueprint.logical_id}")
 
+    def _code_folders(self) -> list[str]:
+        folder = os.path.join(self.root, "lambda_code")
+        return [e.name for e in os.scandir(folder) if e.is_dir()] \
+            if os.path.isdir(folder) else []
+
     def code(self, source: Resource, folder: str, include: tuple[str, ...],
              handler: str | None = None, runtime: str = "python") -> str:
         """Package lambda_code/<folder> (+ shared folders); the S3 key of the zip.
@@ -160,12 +165,9 @@ class StageBuilder:
         for key, name in [("code", folder)] + [("include", n) for n in include]:
             if not os.path.lexists(os.path.join(self.root, "lambda_code", name)):
                 what = "the handler code" if key == "code" else "the shared modules"
-                known = sorted(e.name for e in os.scandir(os.path.join(self.root,
-                                                                       "lambda_code"))
-                               if e.is_dir()) \
-                    if os.path.isdir(os.path.join(self.root, "lambda_code")) else []
                 self.error(node.value_marks[key], f"resources.{source.logical_id}.{key}",
-                           f"no folder lambda_code/{name}/" + did_you_mean(name, known)
+                           f"no folder lambda_code/{name}/"
+                           + did_you_mean(name, self._code_folders())
                            + f"; create it with {what}, or fix the name")
                 return "missing"
         try:

@@ -85,12 +85,12 @@ def _missing_colon(text: str, line: int, col: int) -> tuple[int, int, str]:
         if not body or body.startswith("#"):
             continue
         if ":" not in body and not body.startswith(("-", "[", "{", "'", '"')):
-            indent = len(previous) - len(previous.lstrip())
-            return (number, indent + 1, f"invalid YAML: '{body}' needs a ':' (a key ends "
-                                        "with ':', e.g. 'name: value')")
-        over = _indented_under_a_value(previous, lines[line - 1] if line <= len(lines) else "")
+            return (number, _indent(previous) + 1, f"invalid YAML: '{body}' needs a ':' "
+                                                  "(a key ends with ':', e.g. 'name: value')")
+        row = lines[line - 1] if line <= len(lines) else ""
+        over = _indented_under_a_value(previous, number, row)
         if over:
-            return (line, _indent(lines[line - 1]) + 1, over.format(line=number))
+            return (line, _indent(row) + 1, over)
         break
     return (line, col, "invalid YAML: a second ':' on one line; quote the value if it holds "
                        "': ' (e.g. \"a: b\")")
@@ -100,17 +100,17 @@ KEY_WITH_VALUE = re.compile(r"\s*(?:- )?([^\s:#'\"][^:#]*?):\s+\S")
 
 
 def _indent(row: str) -> int:
-    return len(row) - len(row.lstrip(" "))
+    return len(row) - len(row.lstrip())
 
 
-def _indented_under_a_value(previous: str, row: str) -> str | None:
-    """`key: value` then a deeper `other: ...`: the second line is over-indented (a key
-    that has a value cannot hold keys too); the message, with {line} to fill in."""
+def _indented_under_a_value(previous: str, number: int, row: str) -> str | None:
+    """`key: value` (on line `number`) then a deeper `other: ...`: the second line is
+    over-indented, as a key that has a value cannot hold keys too."""
     found = KEY_WITH_VALUE.match(previous)
     if not found or _indent(row) <= _indent(previous) or ":" not in row:
         return None
     key = found.group(1).strip()
-    return (f"invalid YAML: this line is indented deeper than '{key}' on line {{line}}, "
+    return (f"invalid YAML: this line is indented deeper than '{key}' on line {number}, "
             f"which already has a value; line it up with '{key}' (or, to nest it under "
             f"'{key}', move that value onto lines of its own)")
 
