@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
+from . import parallel
 from .assets import Asset
 from .dump import to_json, to_yaml
 from .encode import template_dict
@@ -26,7 +27,7 @@ from .model import App, discover, load_app, load_app_spec, value_origins
 from .paths import no_links
 from .refs import parse_output
 from .source import Tag
-from .synth import build_stage, guard
+from .synth import build_stage, guard, origins
 from .synthwarnings import app_warnings
 
 MANIFEST_FORMAT = 1
@@ -37,7 +38,8 @@ SCHEMA_PATH = "build/schema/blueprint.schema.json"
 class StackArtifact:
     """One synthesized stack: its template bytes and what the manifest says of it."""
 
-    app: App
+    app: str
+    env: str
     stage_name: str
     path: str
     text: bytes
@@ -93,6 +95,19 @@ def _problem(finding: Finding) -> Problem:
 def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list[App]:
     """Every selected app in every selected environment, checked (with the project's
     plugin kinds, when its pyproject.toml declares some)."""
+    problems, loaded, seen_envs = Problems(), [], set()
+    for app_dir in app_folders(root, apps):
+        environments, apps_loaded, found = _load(root, app_dir, envs)
+        seen_envs.update(environments)
+        loaded += apps_loaded
+        problems.items += found
+    _check_envs(envs, seen_envs, problems)
+    problems.check()
+    return loaded
+
+
+def app_folders(root: str, apps: list[str] | None) -> list[str]:
+    """The selected app folders under blueprints/ (all by default), plugin kinds active."""
     from .plugins import activate
 
     available = discover(root)
@@ -103,28 +118,34 @@ def load_apps(root: str, envs: list[str] | None, apps: list[str] | None) -> list
             problems.add(None, "", f"no app '{name}' under blueprints/; apps: "
                          f"{', '.join(available) or 'none'}" + did_you_mean(name, available))
     problems.check()
-    loaded: list[App] = []
-    seen_envs: set[str] = set()
-    for app_dir in apps or available:
-        try:
-            spec, node = load_app_spec(root, app_dir)
-        except BlueprintError as exc:
-            problems.items.extend(exc.problems)
-            continue
-        seen_envs.update(spec.environments)
-        for env in spec.environments:
-            if not envs or env in envs:
-                try:
-                    loaded.append(load_app(root, app_dir, env, spec))
-                except BlueprintError as exc:
-                    problems.items.extend(value_origins(exc.problems, root, node, env))
-                    break           # the next environment would say the same again
+    return list(apps or available)
+
+
+def _load(root: str, app_dir: str, envs: list[str] | None
+          ) -> tuple[list[str], list[App], list[Problem]]:
+    """One app in each selected environment: (the environments it defines, the apps
+    loaded, the problems found)."""
+    try:
+        spec, node = load_app_spec(root, app_dir)
+    except BlueprintError as exc:
+        return [], [], exc.problems
+    loaded = []
+    for env in spec.environments:
+        if not envs or env in envs:
+            try:
+                loaded.append(load_app(root, app_dir, env, spec))
+            except BlueprintError as exc:
+                # the next environment would say the same again
+                return list(spec.environments), loaded, value_origins(exc.problems, root,
+                                                                      node, env)
+    return list(spec.environments), loaded, []
+
+
+def _check_envs(envs: list[str] | None, seen: set[str], problems: Problems) -> None:
     for env in envs or []:
-        if env not in seen_envs and not problems:
+        if env not in seen and not problems:
             problems.add(None, "", f"no app defines environment '{env}'; environments: "
-                         f"{', '.join(sorted(seen_envs))}" + did_you_mean(env, seen_envs))
-    problems.check()
-    return loaded
+                         f"{', '.join(sorted(seen))}" + did_you_mean(env, seen))
 
 
 @contextmanager
@@ -149,31 +170,73 @@ def _without_gc():
 def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = None,
           run_lint: bool = True, cache_path: str | None = CACHE_PATH,
           write: bool = True, progress: Callable[[int, int], None] | None = None,
-          linter: Linter | None = None) -> SynthResult:
+          linter: Linter | None = None, helper: bool | None = None) -> SynthResult:
     """Blueprints → templates, manifests and schema; written only if all is valid.
-    `progress(built, total)` is called as stacks are built (a progress bar). `linter`:
+    `progress(done, total)` is called as apps are built (a progress bar). `linter`:
     one whose workers were started already (the command line does, before its imports);
-    by default one on `cache_path`, started at once when its cache is empty."""
+    by default one on `cache_path`, started at once when its cache is empty. `helper`:
+    whether a forked process builds some of the apps (`parallel`); by default it does
+    when there are two cores and no lint workers have started (they use the second)."""
     if not run_lint:
         linter = None
     elif linter is None:
         linter = Linter.cold_start(os.path.join(root, cache_path) if cache_path else None)
+    if helper is None:
+        helper = parallel.can_fork() and not (linter and linter.pool.host)
     with _without_gc(), linter or nullcontext():
-        return _synth(root, envs, apps, linter, write, progress)
+        return _synth(root, envs, apps, linter, write, progress, helper)
+
+
+@dataclass
+class AppOutcome:
+    """What one app made in each selected environment. It may be made in the helper
+    process, so it holds only what pickles (names, not the loaded App)."""
+
+    environments: list[str] = field(default_factory=list)
+    stacks: list[StackArtifact] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    assets: list[Asset] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def make_app(root: str, app_dir: str, envs: list[str] | None,
+             tick: Callable[[], None] | None = None) -> AppOutcome:
+    """Load and build one app in each selected environment; `tick()` between stages."""
+    made = AppOutcome()
+    made.environments, loaded, made.problems = _load(root, app_dir, envs)
+    problems = Problems()
+    for app in loaded:
+        _build_app(root, app, problems, made, tick)
+    made.problems += problems.items
+    return made
 
 
 def _synth(root: str, envs: list[str] | None, apps: list[str] | None,
-           linter: Linter | None, write: bool, progress=None) -> SynthResult:
+           linter: Linter | None, write: bool, progress, helper: bool) -> SynthResult:
     started = time.perf_counter()
     result = SynthResult()
-    problems = Problems()
-    loaded = load_apps(root, envs, apps)
-    total, built = sum(len(app.order) for app in loaded), 0
-    for app in loaded:
-        _build_app(root, app, problems, result, linter)
-        built += len(app.order)
+    problems, seen_envs, asset_keys = Problems(), set(), set()
+    folders = app_folders(root, apps)
+
+    def merge(index: int, made: AppOutcome) -> None:
+        seen_envs.update(made.environments)
+        problems.items += made.problems
+        for stack in made.stacks:
+            result.stacks.append(stack)
+            if linter and not problems.items:       # no lint for a synth that will fail
+                linter.offer(LintJob(stack.path, stack.text, stack.manifest_entry["region"],
+                                     stack.sources))
+        result.files.update(made.files)
+        result.assets += [a for a in made.assets if a.key not in asset_keys]
+        asset_keys.update(a.key for a in made.assets)
+        result.findings += made.findings
         if progress:
-            progress(built, total)
+            progress(index + 1, len(folders))
+
+    parallel.run(len(folders), lambda index, tick: make_app(root, folders[index], envs, tick),
+                 merge, linter.pump if linter else None, helper)
+    _check_envs(envs, seen_envs, problems)
     problems.check()
     from .jsonschema import blueprint_schema
 
@@ -189,15 +252,15 @@ def _synth(root: str, envs: list[str] | None, apps: list[str] | None,
     return result
 
 
-def _build_app(root: str, app: App, problems: Problems, result: SynthResult,
-               linter: Linter | None) -> None:
+def _build_app(root: str, app: App, problems: Problems, made: AppOutcome,
+               tick: Callable[[], None] | None) -> None:
     folder = f"build/{app.env.name}/{app.name}"
     entries = []
     for stage_name in app.order:
         stage = app.stages[stage_name]
         before = len(problems.items)
-        if linter:
-            linter.pump()
+        if tick:
+            tick()
         builder = build_stage(root, app, stage, problems)
         if len(problems.items) > before:
             continue
@@ -207,18 +270,16 @@ def _build_app(root: str, app: App, problems: Problems, result: SynthResult,
         text = to_yaml(template)
         entry = _manifest_entry(app, stage, builder, text)
         entries.append(entry)
-        result.stacks.append(StackArtifact(
-            app, stage_name, f"{folder}/{stage.template_name}", text,
-            len(template.get("Resources", {})), entry, dict(builder.sources)))
-        result.files[f"{folder}/{stage.template_name}"] = text
-        if linter and not problems.items:        # no lint for a synth that will fail
-            made = result.stacks[-1]
-            linter.offer(LintJob(made.path, made.text, entry["region"], made.sources))
+        path = f"{folder}/{stage.template_name}"
+        made.stacks.append(StackArtifact(app.name, app.env.name, stage_name, path, text,
+                                         len(template.get("Resources", {})), entry,
+                                         origins(builder.sources)))
+        made.files[path] = text
         for asset in builder.assets:
-            if asset.key not in {a.key for a in result.assets}:
-                result.assets.append(asset)
-    result.findings += app_warnings(app, lambda stage: f"{folder}/{stage.template_name}")
-    result.files[f"{folder}/manifest.json"] = to_json({
+            if asset.key not in {a.key for a in made.assets}:
+                made.assets.append(asset)
+    made.findings += app_warnings(app, lambda stage: f"{folder}/{stage.template_name}")
+    made.files[f"{folder}/manifest.json"] = to_json({
         "format": MANIFEST_FORMAT, "app": app.name, "env": app.env.name,
         "inputs_sha256": inputs_hash(root, app.name),
         "region": app.env.region, "account": app.env.account, "tags": app.tags,

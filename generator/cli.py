@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .errors import BlueprintError, GeneratorError, UsageError
 
-PROGRESS_FROM = 200   # stacks: a smaller synth is done before a bar would be seen
+PROGRESS_FROM = 40    # apps: a smaller synth is done before a bar would be seen
 DESCRIPTION = """\
 Turn blueprint YAML (blueprints/<app>/app.yaml and NN-<stage>.yaml) into linted,
 deterministic CloudFormation templates under build/<env>/<app>/."""
@@ -84,7 +84,7 @@ def _project_verbs(verbs) -> None:
 
 @contextmanager
 def synth_progress(stream=None, many: int = PROGRESS_FROM):
-    """A progress bar on a terminal once a synth has `many` stacks; else nothing."""
+    """A progress bar on a terminal once a synth has `many` apps; else nothing."""
     stream = stream or sys.stderr
     bar = None
 

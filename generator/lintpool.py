@@ -23,11 +23,8 @@ from __future__ import annotations
 import gc
 import heapq
 import os
-import pickle
 import select
 import signal
-import struct
-import sys
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
@@ -35,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GeneratorError
+from .pipes import close as _close
+from .pipes import detach_from_terminal, frame, messages, read_available, read_message, write_all
 
-HEADER = struct.Struct(">I")
-READ_SIZE = 1 << 16
 WINDOW = 2                # jobs handed to one worker at a time while the synth builds
                           # (one running, one waiting for it); one once it is done
 
@@ -54,50 +51,6 @@ class LintCrashed(RuntimeError):
     def __init__(self, index: int, details: str) -> None:
         super().__init__(details)
         self.index, self.details = index, details
-
-
-def _frame(value: Any) -> bytes:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(data)) + data
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    """`size` bytes from a blocking fd, or None at end-of-file before the first byte."""
-    chunks, left = [], size
-    while left:
-        chunk = os.read(fd, left)
-        if not chunk:
-            if left == size:
-                return None
-            raise EOFError("a lint pipe closed inside a message")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _close(*fds: int) -> None:
-    for fd in fds:
-        if fd >= 0:
-            with suppress(OSError):
-                os.close(fd)
-
-
-def _detach_from_terminal() -> None:
-    """Standard streams to /dev/null: the workers speak only through their pipes (a
-    stray print from cfn-lint must not land in the synth's output), and a background
-    process group that touches a terminal can be stopped by it (SIGTTIN, SIGTTOU)."""
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    if null > 2:
-        os.close(null)
-    sys.stdout = sys.stderr = open(os.devnull, "w")   # noqa: SIM115 — until os._exit
 
 
 @dataclass
@@ -160,7 +113,7 @@ class LintPool:
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                     os.setpgid(0, 0)
-                    _detach_from_terminal()
+                    detach_from_terminal()
                     _close(*(fd for jr, jw, rr, rw in ends for fd in (jw, rr)))
                     code = self._host([(jr, rw) for jr, _, _, rw in ends])
                 finally:
@@ -250,7 +203,7 @@ class LintPool:
         while worker.out or self._has_room(worker):
             if not worker.out:
                 _, index, job = heapq.heappop(self._pending)
-                worker.out += _frame((index, job))
+                worker.out += frame((index, job))
                 worker.in_flight += 1
             try:
                 written = os.write(worker.jobs, worker.out)
@@ -261,22 +214,10 @@ class LintPool:
                 return                          # its pipe is full
 
     def _take(self, worker: _Worker) -> None:
-        while True:
-            try:
-                chunk = os.read(worker.results, READ_SIZE)
-            except BlockingIOError:
-                break
-            if not chunk:                       # the worker has gone
-                _close(worker.results)
-                worker.results = -1
-                break
-            worker.got += chunk
-        while len(worker.got) >= HEADER.size:
-            (size,) = HEADER.unpack_from(worker.got)
-            if len(worker.got) < HEADER.size + size:
-                break
-            kind, index, value = pickle.loads(worker.got[HEADER.size:HEADER.size + size])
-            del worker.got[:HEADER.size + size]
+        if not read_available(worker.results, worker.got):     # the worker has gone
+            _close(worker.results)
+            worker.results = -1
+        for kind, index, value in messages(worker.got):
             if kind == "ready":
                 worker.ready = True
             elif kind == "bye":
@@ -317,7 +258,7 @@ class LintPool:
         try:
             self.prepare()
         except Exception:                         # noqa: BLE001 — reported, not swallowed
-            _write_all(ends[0][1], _frame(("failed", -1, traceback.format_exc())))
+            write_all(ends[0][1], frame(("failed", -1, traceback.format_exc())))
             return 1
         gc.freeze()              # what was prepared: shared, never scanned again
         gc.enable()              # but what linting leaves behind is collected
@@ -342,16 +283,16 @@ class LintPool:
                     os.waitpid(pid, 0)
 
     def _serve(self, jobs: int, results: int) -> int:
-        _write_all(results, _frame(("ready", 0, None)))
+        write_all(results, frame(("ready", 0, None)))
         while True:
-            header = _read_exactly(jobs, HEADER.size)
-            if header is None:
+            message = read_message(jobs)
+            if message is None:
                 break
-            index, job = pickle.loads(_read_exactly(jobs, HEADER.unpack(header)[0]) or b"")
+            index, job = message
             try:
-                message = _frame(("done", index, self.work(job)))
+                message = frame(("done", index, self.work(job)))
             except Exception:                     # noqa: BLE001 — reported, not swallowed
-                message = _frame(("failed", index, traceback.format_exc()))
-            _write_all(results, message)
-        _write_all(results, _frame(("bye", 0, None)))
+                message = frame(("failed", index, traceback.format_exc()))
+            write_all(results, message)
+        write_all(results, frame(("bye", 0, None)))
         return 0

@@ -251,27 +251,51 @@ def guard(builder: StageBuilder, template: dict) -> bool:
     """Report the policy guard's findings on the blueprint lines; True when there are none."""
     violations = check_template(template, builder.app.env.account)
     for violation in violations:
-        mark, path = locate(builder.sources.get(violation.logical_id), violation.logical_id,
+        source = builder.sources.get(violation.logical_id)
+        mark, path = locate(source and Origin.of(source), violation.logical_id,
                             violation.path)
         builder.error(mark, path, violation.message + " (policy guard)")
     return not violations
 
 
-def locate(source: Resource | None, logical_id: str, path: tuple) -> tuple[Mark | None, str]:
+@dataclass(frozen=True)
+class Origin:
+    """Where a built resource was written: what `locate` needs to point at a place in
+    it, and nothing more (it pickles: a helper process may have built the stack)."""
+
+    logical_id: str
+    mark: Mark
+    keys: dict          # value marks of its top-level keys
+    node: Map | None    # a `raw` resource's whole node: findings point inside it
+
+    @classmethod
+    def of(cls, source: Resource) -> Origin:
+        raw = source.kind.name == "raw"
+        return cls(source.logical_id, source.mark, source.node.value_marks,
+                   source.node if raw else None)
+
+
+def origins(sources: dict[str, Resource]) -> dict[str, Origin]:
+    made: dict[str, Origin] = {}
+    return {title: made.setdefault(source.logical_id, Origin.of(source))
+            for title, source in sources.items()}
+
+
+def locate(source: Origin | None, logical_id: str, path: tuple) -> tuple[Mark | None, str]:
     """The blueprint position and key path of a place in a built resource: inside a
     `raw` resource's properties where it was written, else the blueprint key of the same
     name (snake_case) or the resource that generated it."""
     if source is None:
         return None, _dotted(logical_id, path)
-    if source.kind.name != "raw" or source.logical_id != logical_id \
+    if source.node is None or source.logical_id != logical_id \
             or path[:1] != ("Properties",):
         where = f"resources.{source.logical_id}" + (
             f" (generated {logical_id})" if logical_id != source.logical_id else "")
         name = path[1] if path[:1] == ("Properties",) and len(path) > 1 else \
             (path[0] if path else None)
         key = _snake(name) if isinstance(name, str) else None
-        if key and key in source.node and logical_id == source.logical_id:
-            return source.node.value_marks[key], f"{where}.{key}"
+        if key and key in source.keys and logical_id == source.logical_id:
+            return source.keys[key], f"{where}.{key}"
         return source.mark, _dotted(where, path)
     mark, node = source.mark, source.node
     for part in ("properties",) + tuple(path[1:]):

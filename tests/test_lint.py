@@ -160,7 +160,7 @@ def test_a_cold_cli_synth_starts_linting_before_it_builds_and_stops_it_on_an_err
     import generator.build
 
     hosts, seen_by_load = [], []
-    real_start, real_load = LintPool.start, generator.build.load_apps
+    real_start, real_load = LintPool.start, generator.build.make_app
 
     def start(pool):
         first = not pool.host
@@ -168,12 +168,12 @@ def test_a_cold_cli_synth_starts_linting_before_it_builds_and_stops_it_on_an_err
         if first:
             hosts.append(pool.host)
 
-    def load_apps(*args):
+    def make_app(*args):
         seen_by_load.append(len(hosts))
         return real_load(*args)
 
     monkeypatch.setattr(LintPool, "start", start)
-    monkeypatch.setattr(generator.build, "load_apps", load_apps)
+    monkeypatch.setattr(generator.build, "make_app", make_app)
     assert cli(mini, "synth").code == 0
     assert seen_by_load == [1]                  # the host was forked before the build
     write_files(mini, {"blueprints/shop/01-data.yaml": "resources: [\n"})
