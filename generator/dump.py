@@ -66,30 +66,31 @@ def _value(value: Any, indent: str) -> str:
     return _scalar(value)
 
 
-def _emit(value: Any, indent: str, out: list[str]) -> None:
-    """Block-style YAML in PyYAML's layout (indentless sequences), much faster."""
+def _emit(value: Any, indent: str, out: list[str], sort: bool = False) -> None:
+    """Block-style YAML in PyYAML's layout (indentless sequences), much faster; with
+    `sort`, every mapping below has its keys in sorted order."""
     if isinstance(value, dict):
-        for key, item in value.items():
-            _entry(f"{indent}{_scalar(str(key))}:", item, indent, out)
+        for key in sorted(value) if sort else value:
+            _entry(f"{indent}{_scalar(str(key))}:", value[key], indent, out, sort)
     else:
         for item in value:
             if isinstance(item, dict) and item:
                 first = True
-                for key, sub in item.items():
+                for key in sorted(item) if sort else item:
                     lead = f"{indent}- " if first else f"{indent}  "
-                    _entry(f"{lead}{_scalar(str(key))}:", sub, indent + "  ", out)
+                    _entry(f"{lead}{_scalar(str(key))}:", item[key], indent + "  ", out, sort)
                     first = False
             else:
-                _entry(f"{indent}-", item, indent, out)
+                _entry(f"{indent}-", item, indent, out, sort)
 
 
-def _entry(head: str, item: Any, indent: str, out: list[str]) -> None:
+def _entry(head: str, item: Any, indent: str, out: list[str], sort: bool = False) -> None:
     if isinstance(item, dict) and item:
         out.append(head)
-        _emit(item, indent + "  ", out)
+        _emit(item, indent + "  ", out, sort)
     elif isinstance(item, list) and item:
         out.append(head)
-        _emit(item, indent if head.endswith(":") else indent + "  ", out)
+        _emit(item, indent if head.endswith(":") else indent + "  ", out, sort)
     elif isinstance(item, (dict, list)):
         out.append(f"{head} {'{}' if isinstance(item, dict) else '[]'}")
     else:
@@ -132,9 +133,39 @@ def ordered(template: dict) -> dict:
 
 
 def to_yaml(template: dict) -> bytes:
+    """`ordered(template)` as YAML, sorting as it writes instead of copying first."""
     out: list[str] = []
-    _emit(ordered(template), "", out)
+    for section in SECTIONS:
+        if section not in template:
+            continue
+        value = template[section]
+        if not value or not isinstance(value, dict):
+            _entry(f"{section}:", value, "", out)
+        elif section == "Resources":
+            out.append("Resources:")
+            for logical_id, body in value.items():
+                _resource_entry(f"  {_scalar(str(logical_id))}:", body, out)
+        elif section == "Parameters":
+            _entry("Parameters:", value, "", out, True)
+        elif section in ("Outputs", "Conditions", "Mappings"):
+            out.append(f"{section}:")       # entries in their order, each sorted inside
+            for name, item in value.items():
+                _entry(f"  {_scalar(str(name))}:", item, "  ", out, True)
+        else:
+            _entry(f"{section}:", value, "", out)
     return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _resource_entry(head: str, body: dict, out: list[str]) -> None:
+    if set(body) - set(RESOURCE_KEYS):
+        _resource(body)                     # raises, naming them
+    if not body:
+        out.append(f"{head} {{}}")
+        return
+    out.append(head)
+    for key in RESOURCE_KEYS:
+        if key in body:
+            _entry(f"    {key}:", body[key], "    ", out, key == "Properties")
 
 
 class _TemplateDumper(_Dumper):

@@ -59,10 +59,10 @@ def _check_links(base: str, relative: str) -> None:
     for part in relative.replace("\\", "/").split("/"):
         if part in ("", "."):
             continue
-        shown = os.path.relpath(os.path.join(current, part), base)
         current = os.path.join(current, part)
         if not os.path.islink(current):
             continue
+        shown = os.path.relpath(current, base)
         target = os.readlink(current)
         try:
             real = os.path.realpath(current, strict=True)

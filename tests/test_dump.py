@@ -17,6 +17,31 @@ def test_fast_writer_matches_pyyaml_on_every_template(path):
     assert to_yaml(data) == to_yaml_reference(data)
 
 
+SHAPES = [
+    {"Resources": {}},
+    {"Description": "empty parts", "Resources": {"A": {}}, "Outputs": {}, "Parameters": {}},
+    {"Resources": {"B": {"Properties": {"z": {"y": 1, "a": [{"q": 1, "b": {"d": 2, "c": 3}}]},
+                                        "a": []}, "Type": "AWS::S3::Bucket",
+                         "DependsOn": ["Z", "A"], "Metadata": {"z": 1, "a": 2}}},
+     "Parameters": {"Zed": {"Type": "String", "Default": "x"}, "Alpha": {"Type": "Number"}},
+     "Outputs": {"Z": {"Value": {"Ref": "B"}, "Export": {"Name": "n"}, "Description": "d"},
+                 "A": {"Value": "v"}},
+     "Mappings": {"M": {"k2": {"b": 1, "a": 2}, "k1": {}}},
+     "Conditions": {"C": {"Fn::Equals": ["a", {"Ref": "Zed"}]}},
+     "Metadata": {"z": {"y": 1, "b": 2}, "a": 1}, "AWSTemplateFormatVersion": "2010-09-09"},
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fast_writer_matches_pyyaml_on_empty_and_unsorted_parts(shape):
+    assert to_yaml(shape) == to_yaml_reference(shape)
+
+
+def test_unexpected_resource_attributes_are_refused():
+    with pytest.raises(ValueError, match="Colour"):
+        to_yaml({"Resources": {"A": {"Type": "AWS::S3::Bucket", "Colour": "red"}}})
+
+
 TRICKY = {
     "Resources": {"X": {"Type": "AWS::SSM::Parameter", "Properties": {
         "strings": ["", " lead", "trail ", "yes", "No", "on", "null", "~", "123", "1.5",
