@@ -192,4 +192,57 @@ def to_yaml_reference(template: dict) -> bytes:
 
 
 def to_json(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """`json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)` and a newline,
+    written without the json module's pure-Python indenting encoder (5 times slower)."""
+    out: list[str] = []
+    try:
+        _json(data, "\n", out)
+    except _NotPlain:
+        return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+                + "\n").encode()
+    out.append("\n")
+    return "".join(out).encode()
+
+
+class _NotPlain(Exception):
+    """A value `_json` leaves to the json module (keys other than strings, and such)."""
+
+
+def _json(value: Any, newline: str, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(_quoted(value))
+    elif value is None or value is True or value is False:
+        out.append("null" if value is None else "true" if value else "false")
+    elif type(value) is int:
+        out.append(int.__repr__(value))
+    elif type(value) is float and value == value and value not in (_INF, -_INF):
+        out.append(float.__repr__(value))
+    elif type(value) is dict:
+        if not value:
+            out.append("{}")
+            return
+        if not all(type(key) is str for key in value):
+            raise _NotPlain
+        inner, first = newline + "  ", True
+        out.append("{")
+        for key in sorted(value):
+            out.append(f"{inner}{_quoted(key)}: " if first else f",{inner}{_quoted(key)}: ")
+            first = False
+            _json(value[key], inner, out)
+        out.append(newline + "}")
+    elif type(value) in (list, tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        out.append("[")
+        for index, item in enumerate(value):
+            out.append(inner if index == 0 else "," + inner)
+            _json(item, inner, out)
+        out.append(newline + "]")
+    else:
+        raise _NotPlain
+
+
+_INF = float("inf")
+_quoted = json.encoder.encode_basestring

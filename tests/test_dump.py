@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
-from generator.dump import to_yaml, to_yaml_reference
+from generator.dump import to_json, to_yaml, to_yaml_reference
 from generator.source import render
 
+from .conftest import REPO
 from .templates import all_templates, template
 
 
@@ -92,3 +95,16 @@ def test_random_strings_read_back_unchanged():
         "list": values, "map": {f"k{i}": v for i, v in enumerate(values[:500])},
         "keys": {v: i for i, v in enumerate(values[500:800]) if v}}}}}
     assert yaml.safe_load(to_yaml(data)) == data
+
+
+JSON_SAMPLES = [{}, [], {"a": []}, {"b": {}, "a": [{}, [], [[]]]}, "x\u2028\n\"\\\x00é😀",
+                1.5, -0.0, 1e300, float("nan"), float("inf"), True, None, 10 ** 30,
+                {"k": (1, 2)}, {1: 2}, {"a": {1: "x"}}, [1.0, 2],
+                {"z": 1, "a": {"y": [True, False, None], "é": "ü"}}]
+
+
+@pytest.mark.parametrize("data", JSON_SAMPLES + [
+    json.loads(path.read_text()) for path in sorted(REPO.glob("build/**/*.json"))])
+def test_json_writer_matches_the_json_module(data):
+    expected = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert to_json(data) == expected.encode()
