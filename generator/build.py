@@ -21,7 +21,7 @@ from .assets import Asset
 from .dump import to_json, to_yaml
 from .encode import template_dict
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
-from .inputs import inputs_hash
+from .inputs import inputs_hash, one_look
 from .lint import CACHE_PATH, Finding, Linter, LintJob
 from .model import App, discover, load_app, load_app_spec, value_origins
 from .paths import no_links
@@ -183,7 +183,7 @@ def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = Non
         linter = Linter.cold_start(os.path.join(root, cache_path) if cache_path else None)
     if helper is None:
         helper = parallel.can_fork() and not (linter and linter.pool.host)
-    with _without_gc(), linter or nullcontext():
+    with _without_gc(), one_look(), linter or nullcontext():
         return _synth(root, envs, apps, linter, write, progress, helper)
 
 

@@ -97,9 +97,10 @@ def inside(base: str, real: str) -> bool:
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
-def read_text(root: str, relative: str) -> str:
-    """A project file's text; errors name the file and, for bad bytes, where they are."""
-    with open(resolve(root, relative), "rb") as handle:
+def read_text(root: str, relative: str, real: str | None = None) -> str:
+    """A project file's text; errors name the file and, for bad bytes, where they are.
+    `real`: what `resolve(root, relative)` returned already."""
+    with open(real or resolve(root, relative), "rb") as handle:
         data = handle.read()
     try:
         return data.decode("utf-8")

@@ -446,7 +446,7 @@ def load_file(root: str, shown: str, values: dict | None) -> Any:
             raise PathError(f"{shown} leads to "
                             f"{os.path.relpath(real, os.path.realpath(root))}, outside "
                             "blueprints/; a stage file must be a file of blueprints/")
-        text = read_text(root, shown)
+        text = read_text(root, shown, real)
     except PathError as exc:
         raise BlueprintError([Problem(Mark(shown, exc.line, exc.col), "", exc.message)]
                              ) from None

@@ -1,0 +1,38 @@
+"""The inputs hash: a synth walks each input folder once, and a later look sees changes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import generator.inputs
+from generator.build import synth
+from generator.inputs import inputs_hash
+
+from .conftest import copy_sources
+
+
+def test_a_synth_walks_the_shared_lambda_code_once(tmp_path, monkeypatch):
+    project = copy_sources(tmp_path / "p")
+    walked: Counter = Counter()
+    real = generator.inputs._walk_stamp
+
+    def walk(root, folder):
+        walked[folder] += 1
+        return real(root, folder)
+
+    monkeypatch.setattr(generator.inputs, "_walk_stamp", walk)
+    result = synth(str(project), run_lint=False, write=False, helper=False)
+    apps = {stack.app for stack in result.stacks}
+    envs = {(stack.app, stack.env) for stack in result.stacks}
+    assert len(envs) > len(apps) > 1             # several apps, some in several envs
+    assert walked["lambda_code"] == 1
+    assert {walked[f"blueprints/{app}"] for app in apps} == {1}
+
+
+def test_outside_a_synth_every_look_sees_the_files_as_they_are_now(tmp_path):
+    project = copy_sources(tmp_path / "p")
+    synth(str(project), run_lint=False, helper=False)
+    before = inputs_hash(str(project), "raffle")
+    handler = next((project / "lambda_code").rglob("*.py"))
+    handler.write_text(handler.read_text() + "\n# changed\n")
+    assert inputs_hash(str(project), "raffle") != before
