@@ -87,7 +87,7 @@ def synthesize(root: str = ".", envs: list[str] | None = None, apps: list[str] |
 
     In memory by default (`result.files`, `result.templates`, `result.manifests`);
     `write=True` updates build/ as `make synth` does (only when everything is valid).
-    `progress(built, total)` is called as stacks are built. `lint` may also be a
+    `progress(done, total)` is called as apps are built. `lint` may also be a
     `generator.lint.Linter` whose workers were started already (`Linter.cold_start`, as
     the command line does before it imports the builders). Raises `BlueprintError` for
     invalid blueprints and `LintFailed` for lint errors."""

@@ -11,6 +11,7 @@ import dataclasses
 import gc
 import hashlib
 import os
+import pickle
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
@@ -190,54 +191,113 @@ def synth(root: str, envs: list[str] | None = None, apps: list[str] | None = Non
 @dataclass
 class AppOutcome:
     """What one app made in each selected environment. It may be made in the helper
-    process, so it holds only what pickles (names, not the loaded App)."""
+    process, so it holds only what pickles (names, not the loaded App); the helper never
+    sends one with a `crash` (that app is made again here, to raise it from here)."""
 
     environments: list[str] = field(default_factory=list)
     stacks: list[StackArtifact] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     assets: list[Asset] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    load_problems: list[Problem] = field(default_factory=list)
+    build_problems: list[Problem] = field(default_factory=list)
+    crash: Exception | None = None      # raised while loading (crashed_loading) or building
+    crashed_loading: bool = False
+
+    def __getstate__(self) -> dict:
+        if self.crash is not None:          # the helper then says it failed on this app
+            raise pickle.PicklingError("an app that crashed is made again by the synth")
+        return self.__dict__
+
+
+class _Ticked(BaseException):
+    """What `tick` raised (a lint worker died, Ctrl-C): not the app's, so not kept."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 def make_app(root: str, app_dir: str, envs: list[str] | None,
              tick: Callable[[], None] | None = None) -> AppOutcome:
-    """Load and build one app in each selected environment; `tick()` between stages."""
+    """Load and build one app in each selected environment; `tick()` between stages.
+    What goes wrong is kept in the outcome, to be reported in the order a synth of one
+    app after the other would meet it (`_report`)."""
     made = AppOutcome()
-    made.environments, loaded, made.problems = _load(root, app_dir, envs)
+    try:
+        made.environments, loaded, made.load_problems = _load(root, app_dir, envs)
+    except Exception as exc:                # noqa: BLE001 — raised by `_report`, in order
+        made.crash, made.crashed_loading = exc, True
+        return made
+
+    def ticking() -> None:
+        try:
+            tick()
+        except BaseException as exc:        # noqa: BLE001 — raised again below, unchanged
+            raise _Ticked(exc) from None
+
     problems = Problems()
-    for app in loaded:
-        _build_app(root, app, problems, made, tick)
-    made.problems += problems.items
+    try:
+        for app in loaded:
+            _build_app(root, app, problems, made, ticking if tick else None)
+    except _Ticked as ticked:
+        raise ticked.error from None
+    except Exception as exc:                # noqa: BLE001 — raised by `_report`, in order
+        made.crash = exc
+    made.build_problems = problems.items
     return made
+
+
+def _report(made: list[AppOutcome], envs: list[str] | None) -> None:
+    """Raise what went wrong as a synth loading every app, then building each, would:
+    an internal error while loading, every load problem, an unknown environment, an
+    internal error while building, every build problem."""
+    for outcome in made:
+        if outcome.crash and outcome.crashed_loading:
+            raise outcome.crash
+    problems = Problems()
+    for outcome in made:
+        problems.items += outcome.load_problems
+    _check_envs(envs, {env for outcome in made for env in outcome.environments}, problems)
+    problems.check()
+    for outcome in made:
+        if outcome.crash:
+            raise outcome.crash
+    for outcome in made:
+        problems.items += outcome.build_problems
+    problems.check()
 
 
 def _synth(root: str, envs: list[str] | None, apps: list[str] | None,
            linter: Linter | None, write: bool, progress, helper: bool) -> SynthResult:
     started = time.perf_counter()
     result = SynthResult()
-    problems, seen_envs, asset_keys = Problems(), set(), set()
+    made: list[AppOutcome] = []
+    asset_keys: set[str] = set()
     folders = app_folders(root, apps)
 
-    def merge(index: int, made: AppOutcome) -> None:
-        seen_envs.update(made.environments)
-        problems.items += made.problems
-        for stack in made.stacks:
+    failing = False
+
+    def merge(index: int, outcome: AppOutcome) -> None:
+        nonlocal failing
+        made.append(outcome)
+        failing = failing or bool(outcome.crash or outcome.load_problems
+                                  or outcome.build_problems)
+        for stack in outcome.stacks:
             result.stacks.append(stack)
-            if linter and not problems.items:       # no lint for a synth that will fail
+            if linter and not failing:              # no lint for a synth that will fail
                 linter.offer(LintJob(stack.path, stack.text, stack.manifest_entry["region"],
                                      stack.sources))
-        result.files.update(made.files)
-        result.assets += [a for a in made.assets if a.key not in asset_keys]
-        asset_keys.update(a.key for a in made.assets)
-        result.findings += made.findings
+        result.files.update(outcome.files)
+        result.assets += [a for a in outcome.assets if a.key not in asset_keys]
+        asset_keys.update(a.key for a in outcome.assets)
+        result.findings += outcome.findings
         if progress:
             progress(index + 1, len(folders))
 
     parallel.run(len(folders), lambda index, tick: make_app(root, folders[index], envs, tick),
                  merge, linter.pump if linter else None, helper)
-    _check_envs(envs, seen_envs, problems)
-    problems.check()
+    _report(made, envs)
     from .jsonschema import blueprint_schema
 
     result.files[SCHEMA_PATH] = to_json(blueprint_schema())

@@ -16,6 +16,7 @@ process; leaving early (an error, Ctrl-C) kills it.
 
 from __future__ import annotations
 
+import heapq
 import os
 import select
 import signal
@@ -25,7 +26,16 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from .pipes import close, detach_from_terminal, frame, grow, messages, read_available, write_all
+from .pipes import (
+    close,
+    detach_from_terminal,
+    die_with_parent,
+    frame,
+    grow,
+    messages,
+    read_available,
+    write_all,
+)
 
 RECORD = struct.Struct(">I")
 WAIT = 0.01                 # seconds between ticks while only the helper is working
@@ -33,8 +43,11 @@ Work = Callable[[int, "Callable[[], None] | None"], Any]
 
 
 def can_fork() -> bool:
-    """Two cores, fork, and the main thread (forking another thread's process is unsafe)."""
-    return ((os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
+    """Two cores for this process, fork, and no other thread (a fork copies the locks
+    another thread may hold, and the helper would wait on them forever)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    return (cores >= 2 and hasattr(os, "fork") and threading.active_count() == 1
             and threading.current_thread() is threading.main_thread())
 
 
@@ -59,83 +72,109 @@ def run(count: int, work: Work, merge: Callable[[int, Any], None],
     """`merge(i, work(i, tick))` for every i in range(count), in order of i.
 
     With `helper`, a forked process does part of the work: `work(i, None)` there, and
-    its outcome must pickle. `tick()` is called now and then while this process waits."""
+    its outcome must pickle. `tick()` is called now and then while this process waits.
+    `work` should not raise (the synth's keeps its errors in its outcome, to report them
+    in order): what it or `tick` raises here stops the helper and is raised at once."""
     merger = _InOrder(merge)
-    if not helper or count < 2:
-        for index in range(count):
-            merger.add(index, work(index, tick))
-        return
-    queue_r, queue_w = os.pipe()
+    shared = None
+    queue_r, queue_w = (os.pipe() if helper and count > 1 else (-1, -1))
     results_r = results_w = -1
-    pid = 0
     try:
-        if not grow(queue_w, RECORD.size * count):
+        if queue_w >= 0 and grow(queue_w, RECORD.size * count):
+            write_all(queue_w, b"".join(RECORD.pack(index) for index in range(count)))
             close(queue_w)
-            for index in range(count):
-                merger.add(index, work(index, tick))
-            return
-        write_all(queue_w, b"".join(RECORD.pack(index) for index in range(count)))
-        close(queue_w)
-        results_r, results_w = os.pipe()
-        grow(results_w, 1 << 20)        # fewer stalls in the helper; not needed
-        # no Ctrl-C between the fork and the bookkeeping that lets `finally` stop it
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            pid = os.fork()
-            if pid == 0:
-                _helper(queue_r, results_r, results_w, work, blocked)
-            with suppress(OSError):
-                os.setpgid(pid, pid)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        close(results_w)
-        results_w = -1
-        os.set_blocking(results_r, False)
-        _share(merger, queue_r, results_r, work, tick)
-        _reap(pid)
-        pid = 0
-        for index in range(count):      # what the helper took but did not deliver
+            results_r, results_w = os.pipe()
+            grow(results_w, 1 << 20)        # fewer stalls in the helper; not needed
+            pid = _fork_helper(queue_r, results_r, results_w, work)
+            if pid:
+                shared = _Shared(merger, queue_r, results_r, pid, work, tick)
+                close(results_w)
+                results_w = -1
+                os.set_blocking(results_r, False)
+                shared.run()
+                shared.stop()
+        for index in range(count):  # all of it alone, or what the helper did not deliver
             if not merger.has(index):
                 merger.add(index, work(index, tick))
     finally:
-        if pid:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            _reap(pid)
-        close(queue_r, results_r, results_w)
+        if shared:
+            shared.stop()
+        close(queue_r, queue_w, results_r, results_w)
 
 
-def _share(merger: _InOrder, queue: int, results: int, work: Work,
-           tick: Callable[[], None] | None) -> None:
-    """Take indices from the queue until it is empty, then wait for the helper to end."""
-    got, redo = bytearray(), []
-    helper_on = True
+def _fork_helper(queue_r: int, results_r: int, results_w: int, work: Work) -> int:
+    """The helper's pid, or 0 where none could be forked (a process limit): then this
+    process does all the work, as it would on one core."""
+    parent = os.getpid()
+    # no Ctrl-C between the fork and the bookkeeping that lets `finally` stop it
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        try:
+            pid = os.fork()
+        except OSError:
+            return 0
+        if pid == 0:
+            _helper(parent, queue_r, results_r, results_w, work, blocked)
+        with suppress(OSError):
+            os.setpgid(pid, pid)
+        return pid
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
-    def between() -> None:
-        nonlocal helper_on
-        if tick:
-            tick()
-        if helper_on:
-            helper_on = read_available(results, got)
-        for index, outcome in messages(got):
-            if outcome is None:         # it raised there: raise it here, as a synth would
-                redo.append(index)
+
+class _Shared:
+    """This process's side while the helper works: take indices from the queue until it
+    is empty, read what the helper sends between stages, then wait for it to end."""
+
+    def __init__(self, merger: _InOrder, queue: int, results: int, pid: int, work: Work,
+                 tick: Callable[[], None] | None) -> None:
+        self.merger, self.queue, self.results, self.pid = merger, queue, results, pid
+        self.work, self.tick = work, tick
+        self.got, self.redo = bytearray(), []     # redo: a heap, the lowest index first
+        self.reading = True
+
+    def run(self) -> None:
+        while (index := heapq.heappop(self.redo) if self.redo else _take(self.queue)) \
+                is not None:
+            self.merger.add(index, self.work(index, self.between))
+            self.between()
+        while self.reading or self.redo:
+            if self.redo:
+                index = heapq.heappop(self.redo)
+                self.merger.add(index, self.work(index, self.between))
             else:
-                merger.add(index, outcome)
+                select.select([self.results], [], [], WAIT)
+            self.between()
 
-    while True:
-        index = redo.pop() if redo else _take(queue)
-        if index is None:
-            break
-        merger.add(index, work(index, between))
-        between()
-    while helper_on or redo:
-        if redo:
-            index = redo.pop()
-            merger.add(index, work(index, between))
-        else:
-            select.select([results], [], [], WAIT if tick else None)
-        between()
+    def between(self) -> None:
+        if self.tick:
+            self.tick()
+        if not self.reading:
+            return
+        ended = self.pid and os.waitid(os.P_PID, self.pid,
+                                       os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        self.reading = read_available(self.results, self.got) and not ended
+        try:
+            found = messages(self.got)
+        except Exception:               # noqa: BLE001 — unreadable: done again here
+            found, self.reading = [], False
+        for failed, index, outcome in found:
+            if failed:                  # it raised there: done again here, to raise here
+                heapq.heappush(self.redo, index)
+            else:
+                self.merger.add(index, outcome)
+        if not self.reading:
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the helper's process group (with any render it forked) and reap it."""
+        if self.pid:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            with suppress(ChildProcessError):   # SIGCHLD ignored: reaped already
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+        self.reading = False
 
 
 def _take(queue: int) -> int | None:
@@ -143,26 +182,23 @@ def _take(queue: int) -> int | None:
     return RECORD.unpack(record)[0] if record else None
 
 
-def _helper(queue: int, results_r: int, results: int, work: Work, blocked: set) -> None:
+def _helper(parent: int, queue: int, results_r: int, results: int, work: Work,
+            blocked: set) -> None:
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent's to handle
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.setpgid(0, 0)
+        die_with_parent(parent)
         detach_from_terminal()
         close(results_r)
         while (index := _take(queue)) is not None:
             try:
-                message = frame((index, work(index, None)))
+                message = frame((False, index, work(index, None)))
             except BaseException:       # noqa: BLE001 — the parent does it again and reports
-                message = frame((index, None))
+                message = frame((True, index, None))
             write_all(results, message)
         code = 0
     finally:
         os._exit(code)
-
-
-def _reap(pid: int) -> None:
-    with suppress(ChildProcessError):   # SIGCHLD ignored: reaped already
-        os.waitpid(pid, 0)

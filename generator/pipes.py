@@ -94,6 +94,21 @@ def detach_from_terminal() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")   # noqa: SIM115 — until os._exit
 
 
+def die_with_parent(parent: int) -> None:
+    """Have Linux kill this forked process when its parent ends: a synth stopped by
+    SIGTERM or SIGKILL runs no cleanup of its own. Elsewhere, nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)     # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                      # it ended before that took hold
+        os._exit(1)
+
+
 def grow(fd: int, size: int) -> bool:
     """Ask for a pipe buffer of at least `size` bytes; True if it surely has one (Linux
     can be asked; elsewhere only PIPE_BUF is certain)."""

@@ -91,11 +91,11 @@ def _raises_on_5(index: int, tick):
     return _who(index, tick)
 
 
-def test_an_error_is_raised_here_as_one_process_would_raise_it():
+def test_an_error_here_stops_the_helper_and_is_raised():
     seen: list = []
     with pytest.raises(KeyError, match="bug on 5"):
         parallel.run(40, _raises_on_5, lambda index, outcome: seen.append(outcome))
-    assert [outcome[0] for outcome in seen] == list(range(5))   # merged up to it, in order
+    assert [outcome[0] for outcome in seen] == list(range(len(seen))) and len(seen) <= 5
     for helper in {pid for _, pid, _ in seen if pid != MAIN}:
         assert group_gone(helper)                   # stopped with the error
     with pytest.raises(ChildProcessError):
@@ -154,3 +154,90 @@ def test_blueprint_errors_from_the_helper_are_the_ones_one_process_reports(tmp_p
     assert any("blueprints/raffle/01-table.yaml:3:" in e for e in errors[0])
     assert any("blueprints/orders/app.yaml:" in e for e in errors[0])
     assert tree_digest(project / "build") == before         # nothing written
+
+
+def _many_apps(tmp_path, count: int = 12):
+    from .benchscale import raffles
+
+    return raffles(tmp_path / "many", count)
+
+
+def _crash_in(apps: set[str], monkeypatch) -> None:
+    real = generator.build.inputs_hash
+
+    def inputs_hash(root, app):
+        if app in apps:
+            raise OSError(f"cannot read the inputs of {app}")
+        return real(root, app)
+
+    monkeypatch.setattr(generator.build, "inputs_hash", inputs_hash)
+
+
+def test_the_first_app_s_internal_error_is_raised_whichever_process_met_it(
+        tmp_path, monkeypatch):
+    project = _many_apps(tmp_path)
+    _crash_in({"raffle3", "raffle8", "raffle9"}, monkeypatch)
+    for helper in (True, True, True, False):
+        with pytest.raises(OSError, match="inputs of raffle3$"):
+            synth(str(project), ["dev"], run_lint=False, write=False, helper=helper)
+
+
+WIDE = """\
+resources:
+  wide:
+    kind: raw
+    type: AWS::IAM::ManagedPolicy
+    properties:
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Action: "s3:*", Resource: "*"}]
+"""
+
+
+def test_problems_come_in_the_order_one_process_meets_them(tmp_path, monkeypatch):
+    project = _many_apps(tmp_path)
+    write_files(project, {"blueprints/raffle7/06-wide.yaml": WIDE})   # refused when built
+    for helper in (True, False):
+        # an environment no app defines is said before any build problem
+        with pytest.raises(BlueprintError) as caught:
+            synth(str(project), ["dev", "prdo"], run_lint=False, write=False, helper=helper)
+        assert "no app defines environment 'prdo'" in str(caught.value.problems)
+        with pytest.raises(BlueprintError) as caught:
+            synth(str(project), ["dev"], run_lint=False, write=False, helper=helper)
+        assert [p.mark.file for p in caught.value.problems] == \
+            ["blueprints/raffle7/06-wide.yaml"] and "policy guard" in str(caught.value)
+    _crash_in({"raffle9"}, monkeypatch)
+    write_files(project, {"blueprints/raffle10/app.yaml": "name: raffle10\nenvironments: [\n"})
+    for helper in (True, False):
+        # a load problem anywhere is said before an internal error while building
+        with pytest.raises(BlueprintError) as caught:
+            synth(str(project), ["dev"], run_lint=False, write=False, helper=helper)
+        assert [p.mark.file for p in caught.value.problems] == ["blueprints/raffle10/app.yaml"]
+
+
+def test_without_a_fork_the_work_is_all_done_here(monkeypatch):
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    merged = _run(6, _who)
+    assert [outcome[:2] for _, outcome in merged] == [(i, MAIN) for i in range(6)]
+
+
+def test_stopping_the_helper_stops_what_it_forked(tmp_path):
+    note = tmp_path / "grandchild"
+
+    def work(index, tick):
+        if os.getpid() != MAIN and not note.exists():
+            child = os.fork()                   # as a sandboxed render would
+            if child == 0:
+                time.sleep(60)
+                os._exit(0)
+            note.write_text(str(os.getpgid(0)))
+        if os.getpid() == MAIN and note.exists():
+            raise KeyError("stop")
+        return _who(index, tick)
+
+    with pytest.raises(KeyError):
+        parallel.run(200, work, lambda index, outcome: None)
+    assert group_gone(int(note.read_text()))     # the helper's group: its child too
