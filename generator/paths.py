@@ -21,6 +21,8 @@ NEVER_SHIPPED = ("*.key", "*.p12", "*.pfx", "*.jks", "id_rsa*", "id_ed25519*", "
                  "*.tfstate", "*.tfstate.*")
 NEVER_SHIPPED_DIRS = (".git", ".venv", ".venv-referees", ".cache", ".ssh", ".aws",
                       "node_modules")
+_NEVER_SHIPPED = re.compile("|".join(fnmatch.translate(os.path.normcase(pattern))
+                                     for pattern in NEVER_SHIPPED))
 PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 
@@ -169,9 +171,10 @@ def never_shipped(relative: str) -> str | None:
     for part in parts[:-1]:
         if part in NEVER_SHIPPED_DIRS:
             return f"files under {part}/ are never shipped"
-    for pattern in NEVER_SHIPPED:
-        if fnmatch.fnmatch(parts[-1], pattern):
-            return f"{pattern} files (private keys and secrets) are never shipped"
+    if _NEVER_SHIPPED.match(parts[-1]):       # one look; then which pattern it was
+        for pattern in NEVER_SHIPPED:
+            if fnmatch.fnmatch(parts[-1], pattern):
+                return f"{pattern} files (private keys and secrets) are never shipped"
     return None
 
 
