@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GeneratorError
+from .pipes import become_worker, frame, messages, read_available, read_message, write_all
 from .pipes import close as _close
-from .pipes import detach_from_terminal, frame, messages, read_available, read_message, write_all
 
 WINDOW = 2                # jobs handed to one worker at a time while the synth builds
                           # (one running, one waiting for it); one once it is done
@@ -109,11 +109,7 @@ class LintPool:
             if pid == 0:                                         # the lint host
                 code = 1
                 try:
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's to handle
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                    os.setpgid(0, 0)
-                    detach_from_terminal()
+                    become_worker(blocked)
                     _close(*(fd for jr, jw, rr, rw in ends for fd in (jw, rr)))
                     code = self._host([(jr, rw) for jr, _, _, rw in ends])
                 finally:

@@ -27,9 +27,8 @@ from contextlib import suppress
 from typing import Any
 
 from .pipes import (
+    become_worker,
     close,
-    detach_from_terminal,
-    die_with_parent,
     frame,
     grow,
     messages,
@@ -186,12 +185,7 @@ def _helper(parent: int, queue: int, results_r: int, results: int, work: Work,
             blocked: set) -> None:
     code = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent's to handle
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.setpgid(0, 0)
-        die_with_parent(parent)
-        detach_from_terminal()
+        become_worker(blocked, parent)
         close(results_r)
         while (index := _take(queue)) is not None:
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import sys
 from contextlib import suppress
@@ -92,6 +93,20 @@ def detach_from_terminal() -> None:
     if null > 2:
         os.close(null)
     sys.stdout = sys.stderr = open(os.devnull, "w")   # noqa: SIM115 — until os._exit
+
+
+def become_worker(blocked: set, parent: int | None = None) -> None:
+    """In a forked worker: Ctrl-C is the parent's to handle (it stops the workers),
+    SIGTERM ends it, the signal mask is restored, it leads a process group of its own
+    (so the parent can stop all it forks), and its standard streams go nowhere. With
+    `parent`, it also dies with that process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    os.setpgid(0, 0)
+    if parent is not None:
+        die_with_parent(parent)
+    detach_from_terminal()
 
 
 def die_with_parent(parent: int) -> None:
