@@ -33,7 +33,7 @@ from typing import Any
 
 from .errors import GeneratorError
 from .pipes import become_worker, frame, messages, read_available, read_message, write_all
-from .pipes import close as _close
+from .pipes import close as _close  # LintPool has a close() of its own
 
 WINDOW = 2                # jobs handed to one worker at a time while the synth builds
                           # (one running, one waiting for it); one once it is done

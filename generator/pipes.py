@@ -117,7 +117,7 @@ def die_with_parent(parent: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)     # PR_SET_PDEATHSIG, SIGKILL
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:                      # it ended before that took hold
