@@ -101,6 +101,9 @@ def _rules():
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
+        from . import lintspeed
+
+        lintspeed.apply()
         _RULES = Runner(ConfigMixIn(regions=["us-east-1"])).rules
     return _RULES
 

@@ -1,0 +1,238 @@
+"""The cfn-lint shortcuts (generator/lintspeed.py) change nothing cfn-lint finds.
+
+Every committed template is broken in seeded, varied ways (wrong types, missing and
+unknown properties, dangling Ref and GetAtt, bad Sub variables, bad IAM actions, bad
+enum values, misspelled resource types) and, with one hand-written template of broken
+sections, linted with cfn-lint as shipped and with the shortcuts: every finding, its
+line, rule and message must be the same."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from generator import lintspeed
+from generator.lint import _lint_one, _rules
+
+from .conftest import REPO
+
+SECTIONS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Size:
+    Type: Number
+    Default: ten
+    AllowedValues: [1, 2]
+  Unused:
+    Type: Strin
+  Lang:
+    Type: String
+    AllowedValues: [python2.7, cobol]
+Conditions:
+  IsBig: {Fn::Equals: [{Ref: Size}, 2, 3]}
+  Broken: {Fn::Not: {Condition: Nowhere}}
+Mappings:
+  Sizes:
+    small: {Memory: 128}
+    large: [256]
+Rules:
+  Limits:
+    Assertions:
+    - Assert: {Fn::Contains: [[1, 2]]}
+Metadata:
+  AWS::CloudFormation::Interface:
+    ParameterGroups: [{Parameters: Size}]
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Condition: Missing
+    DependsOn: [Nowhere, Queue]
+    DeletionPolicy: Keep
+    UpdateReplacePolicy: Retain
+    Properties:
+      DelaySeconds: {Fn::FindInMap: [Sizes, huge, Memory]}
+      MessageRetentionPeriod: {Fn::If: [IsBig, 60, nine]}
+      QueueName: {Fn::Join: [",", {Ref: Size}]}
+      Tags: [{Key: 1}]
+  Function:
+    Type: AWS::Lambda::Function
+    UpdatePolicy: {AutoScalingRollingUpdate: {MinInstancesInService: x}}
+    Properties:
+      Code: {ZipFile: {Fn::Base64: {Fn::Select: [5, [a, b]]}}}
+      Handler: {Fn::Sub: ["${Who}.handler", {Other: x}]}
+      Role: {Fn::GetAtt: Queue}
+      Runtime: python2.7
+      Environment: {Variables: {A: {Fn::ImportValue: [x]}}}
+      VpcConfig: {SubnetIds: {Fn::GetAZs: 3}, SecurityGroupIds: {Fn::Cidr: [a, 2]}}
+  Resolved:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: {ZipFile: x}
+      Role: {Fn::Sub: "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/x"}
+      Runtime: {Ref: Lang}
+      MemorySize: {Fn::FindInMap: [Sizes, small, Memory]}
+      FunctionName:
+        Fn::Sub: "${AWS::Region}-${AWS::StackName}-a-long-name-${AWS::AccountId}-${AWS::AccountId}"
+      Handler: {Fn::Join: ["", [{Ref: AWS::Region}, " ", {Ref: AWS::URLSuffix}]]}
+      Timeout: {Fn::If: [IsBig, 1000, {Ref: AWS::NoValue}]}
+Outputs:
+  Arn:
+    Value: {Fn::GetAtt: [Queue, Nope]}
+    Export: {Name: {Ref: AWS::Nowhere}}
+  Empty: {}
+"""
+
+
+def _leaves(node, path=()) -> Iterator[tuple[tuple, object]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, node
+
+
+def _set(template: dict, path: tuple, value) -> None:
+    node = template
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _break(template: dict, chance: random.Random) -> dict:
+    """About a dozen seeded breakages of one template's resources and outputs."""
+    resources = template.get("Resources", {})
+    leaves = [(path, value) for path, value in _leaves({"Resources": resources,
+                                                        "Outputs": template.get("Outputs", {})})
+              if path[0] == "Outputs" or path[2] == "Properties"]
+    for path, value in chance.sample(leaves, min(12, len(leaves))):
+        if path[-1] == "Ref":
+            _set(template, path, "Nowhere")
+        elif path[-2:-1] == ("Fn::GetAtt",) and path[-1] == 1:
+            _set(template, path, "NoSuchAttribute")
+        elif path[-1] == "Fn::Sub" and isinstance(value, str):
+            _set(template, path, value + "${Missing}")
+        elif isinstance(value, str) and ":" in value and "Action" in path:
+            _set(template, path, value + "z")
+        elif isinstance(value, bool | int):
+            _set(template, path, "not-a-number")
+        elif isinstance(value, str):
+            _set(template, path, chance.choice([12345, {"Unexpected": 1}, [value], "*"]))
+    for name in sorted(resources)[::3]:
+        properties = resources[name].setdefault("Properties", {})
+        if properties:
+            del properties[chance.choice(sorted(properties))]
+        properties["Bogus"] = True
+    if resources:
+        first = resources[sorted(resources)[0]]
+        first["Type"] = first["Type"].replace("::", "::X", 1)
+    return template
+
+
+def _corpus() -> list[tuple[str, bytes, str]]:
+    chance = random.Random(14)
+    jobs = [("sections.yaml", SECTIONS.encode(), "us-east-1")]
+    for path in sorted((REPO / "build").glob("*/*/*.yaml")):
+        template = _break(yaml.safe_load(path.read_text()), chance)
+        text = yaml.safe_dump(template, sort_keys=False).encode()
+        jobs.append((str(path.relative_to(REPO)), text, "eu-west-1"))
+    return jobs
+
+
+def _lint_corpus(jobs: list) -> list:
+    return [_lint_one(job) for job in jobs]
+
+
+@pytest.fixture
+def plain_then_fast():
+    """cfn-lint as shipped for the body of the test; the shortcuts again afterwards."""
+    _rules()
+    lintspeed.restore()
+    try:
+        yield
+    finally:
+        assert lintspeed.apply()
+
+
+def test_shortcuts_find_exactly_what_cfn_lint_finds(plain_then_fast):
+    jobs = _corpus()
+    assert not lintspeed.active()
+    plain = _lint_corpus(jobs)
+    assert lintspeed.apply() and lintspeed.active()
+    fast = _lint_corpus(jobs)
+    assert fast == plain
+    found = [finding for template in plain for finding in template]
+    rules = {finding[2] for finding in found}
+    assert len(jobs) > 25 and all(plain), "every template of the corpus is broken"
+    assert len(found) > 350 and len(rules) > 35, (len(found), sorted(rules))
+
+
+def test_evolve_makes_what_cfn_lint_makes(plain_then_fast):
+    """Field by field, for the calls whose effect the corpus may not show."""
+    from cfnlint.decode.decode import decode_str
+    from cfnlint.jsonschema.validators import CfnTemplateValidator
+    from cfnlint.template import Template
+
+    template = Template("sections.yaml", decode_str(SECTIONS)[0], ["us-east-1"])
+    context = template.context.evolve(ref_values={"Size": 1})
+    validator = CfnTemplateValidator({}, cfn=template, context=context)
+    calls = [{}, {"ref_values": {"AWS::Region": "eu-west-1"}}, {"ref_values": {"Size": 2}},
+             {"path": context.path.descend(path="Resources")}, {"is_resolved_value": True}]
+
+    def made() -> list:
+        return [*(context.evolve(**call) for call in calls),
+                *(vars(validator.evolve(schema={"type": "string"}, context=context.evolve(**call)))
+                  for call in calls)]
+
+    plain = made()
+    assert lintspeed.apply()
+    assert made() == plain
+    assert plain[1].ref_values == {"Size": 1, "AWS::Region": "eu-west-1"}
+
+
+def test_clean_templates_stay_clean_with_the_shortcuts():
+    _rules()
+    assert lintspeed.active()
+    shipped = [(str(p), p.read_bytes(), "eu-west-1")
+               for p in sorted((REPO / "build").glob("dev/*/*.yaml"))]
+    assert shipped and _lint_corpus(shipped) == [[]] * len(shipped)
+
+
+def test_the_locked_cfn_lint_is_the_verified_one():
+    """A `make lock` that moves cfn-lint fails here: check the corpus against the new
+    version (the test above), then add it to lintspeed.VERIFIED."""
+    from cfnlint.version import __version__
+
+    lock = (REPO / "requirements" / "app.lock").read_text()
+    assert f"cfn-lint=={__version__} " in lock
+    assert lintspeed.applicable(), f"cfn-lint {__version__} is not in lintspeed.VERIFIED"
+
+
+def test_an_unverified_cfn_lint_runs_untouched(plain_then_fast, monkeypatch):
+    from cfnlint.context.context import Context
+    from cfnlint.jsonschema import validators
+    from cfnlint.rules.jsonschema.Base import BaseJsonSchema
+
+    before = (BaseJsonSchema.__dict__["extend_validator"], validators.create,
+              Context.__dict__["evolve"])
+    monkeypatch.setattr(lintspeed, "VERIFIED", frozenset({"0.0.0"}))
+    assert lintspeed.apply() is False and not lintspeed.active()
+    assert (BaseJsonSchema.__dict__["extend_validator"], validators.create,
+            Context.__dict__["evolve"]) == before
+    monkeypatch.undo()
+
+
+def test_restore_puts_back_every_original(plain_then_fast):
+    from cfnlint.jsonschema import validators
+
+    original = validators.CfnTemplateValidator.__dict__["evolve"]
+    assert lintspeed.apply()
+    assert validators.CfnTemplateValidator.__dict__["evolve"] is not original
+    lintspeed.restore()
+    assert validators.CfnTemplateValidator.__dict__["evolve"] is original
+
