@@ -22,10 +22,10 @@ from .assets import Asset
 from .dump import to_json, to_yaml
 from .encode import template_dict
 from .errors import BlueprintError, Mark, Problem, Problems, did_you_mean
-from .inputs import inputs_hash, one_look
+from .inputs import inputs_hash
 from .lint import CACHE_PATH, Finding, Linter, LintJob
 from .model import App, discover, load_app, load_app_spec, value_origins
-from .paths import no_links
+from .paths import no_links, one_look
 from .refs import parse_output
 from .source import Tag
 from .synth import build_stage, guard, origins
@@ -325,9 +325,9 @@ def _build_app(root: str, app: App, problems: Problems, made: AppOutcome,
         if len(problems.items) > before:
             continue
         template = template_dict(builder.template)
-        if not guard(builder, template):
-            continue
         text = to_yaml(template)
+        if not guard(builder, template, text):
+            continue
         entry = _manifest_entry(app, stage, builder, text)
         entries.append(entry)
         path = f"{folder}/{stage.template_name}"

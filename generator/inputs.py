@@ -12,26 +12,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from . import __version__
+from .paths import looked
 
 SKIP_DIRS = {"__pycache__", ".pytest_cache"}
-_stamps: dict[tuple[str, str], tuple] | None = None     # within `one_look()`
-
-
-@contextmanager
-def one_look() -> Iterator[None]:
-    """Within it, each folder is walked once: a synth hashes every app's inputs, and
-    lambda_code/ (all of it, shared by every app) would otherwise be walked again for
-    each app and environment: quadratic in a project of many apps."""
-    global _stamps
-    saved, _stamps = _stamps, {}
-    try:
-        yield
-    finally:
-        _stamps = saved
 
 
 def inputs_hash(root: str, app: str) -> str:
@@ -43,12 +28,8 @@ def inputs_hash(root: str, app: str) -> str:
 
 def _stamp(root: str, folder: str) -> tuple:
     """Each file's path, size and change time: the folder's digest is computed again only
-    when one of them changes (every app shares lambda_code/)."""
-    if _stamps is not None:
-        if (root, folder) not in _stamps:
-            _stamps[root, folder] = _walk_stamp(root, folder)
-        return _stamps[root, folder]
-    return _walk_stamp(root, folder)
+    when one of them changes (every app shares lambda_code/, walked once a synth)."""
+    return looked(("inputs", root, folder), lambda: _walk_stamp(root, folder))
 
 
 def _walk_stamp(root: str, folder: str) -> tuple:

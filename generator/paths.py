@@ -13,6 +13,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from .errors import GeneratorError
 
@@ -24,6 +27,30 @@ NEVER_SHIPPED_DIRS = (".git", ".venv", ".venv-referees", ".cache", ".ssh", ".aws
 _NEVER_SHIPPED = re.compile("|".join(fnmatch.translate(os.path.normcase(pattern))
                                      for pattern in NEVER_SHIPPED))
 PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_looks: dict | None = None                  # within `one_look()`
+
+
+@contextmanager
+def one_look() -> Iterator[None]:
+    """Within it, each folder is walked once. A synth hashes every app's inputs and
+    packages every function, and lambda_code/ (shared by every app) would otherwise be
+    walked again for each app, environment and function: quadratic in a project of many
+    apps. Deploy and plan look afresh each time."""
+    global _looks
+    saved, _looks = _looks, {}
+    try:
+        yield
+    finally:
+        _looks = saved
+
+
+def looked(key: tuple, walk: Callable[[], Any]) -> Any:
+    """`walk()`, once per key within `one_look()`; every time outside it."""
+    if _looks is None:
+        return walk()
+    if key not in _looks:
+        _looks[key] = walk()
+    return _looks[key]
 
 
 class PathError(GeneratorError):
@@ -154,6 +181,10 @@ def _walk(base: str, folder: str, below: str, skip_dirs: frozenset[str],
 def tree_stamp(root: str, folder: str) -> tuple:
     """Every entry below a folder with its size, change time and link target, without
     following links: what a cached walk of that folder depends on."""
+    return looked(("tree", root, folder), lambda: _tree_stamp(root, folder))
+
+
+def _tree_stamp(root: str, folder: str) -> tuple:
     stamp = []
     for current, dirs, files in os.walk(os.path.join(root, folder)):
         dirs.sort()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import generator.assets
 import generator.inputs
 from generator.build import synth
 from generator.inputs import inputs_hash
@@ -36,3 +37,29 @@ def test_outside_a_synth_every_look_sees_the_files_as_they_are_now(tmp_path):
     handler = next((project / "lambda_code").rglob("*.py"))
     handler.write_text(handler.read_text() + "\n# changed\n")
     assert inputs_hash(str(project), "raffle") != before
+
+
+def test_a_synth_walks_each_function_folder_once_however_many_stacks_use_it(tmp_path,
+                                                                          monkeypatch):
+    import generator.paths
+
+    project = copy_sources(tmp_path / "p")
+    walked: Counter = Counter()
+    asked: Counter = Counter()
+    real_walk, real_stamp = generator.paths._tree_stamp, generator.paths.tree_stamp
+
+    def walk(root, folder):
+        walked[folder] += 1
+        return real_walk(root, folder)
+
+    def stamp(root, folder):
+        asked[folder] += 1
+        return real_stamp(root, folder)
+
+    monkeypatch.setattr(generator.paths, "_tree_stamp", walk)
+    monkeypatch.setattr(generator.assets, "tree_stamp", stamp)
+    synth(str(project), run_lint=False, write=False, helper=False)
+    assert walked and set(walked.values()) == {1}
+    assert sum(asked.values()) > 2 * len(asked)   # each folder packaged for several stacks
+    generator.paths.tree_stamp(str(project), "lambda_code/raffle_apply")
+    assert walked["lambda_code/raffle_apply"] == 2  # outside a synth: a fresh look

@@ -267,3 +267,35 @@ def test_the_account_pinned_for_the_environment_may_be_trusted():
                       "Action": "sts:AssumeRole"}, "AWS::IAM::Role", "AssumeRolePolicyDocument")
     assert check_template(trusted, account="123456789012") == []
     assert check_template(trusted, account="111111111111")
+
+
+HIDDEN_IN_ODD_STYLES = {
+    "quoted, with a colon and an apostrophe": "it's {{resolve:secretsmanager:db}}: yes",
+    "in a literal block": "first line\n{{resolve:ssm-secure:/db/password}}\nlast line\n",
+    "beside non-ASCII and a tab": "é\t{{resolve:secretsmanager:db:SecretString:pw}}",
+    "a whole JSON string": json.dumps({"pw": "{{resolve:secretsmanager:db}}"}),
+}
+
+
+@pytest.mark.parametrize("case", [*BYPASSES, *HIDDEN_IN_ODD_STYLES], ids=str)
+def test_the_written_template_never_hides_a_violation_from_the_guard(case):
+    """The synth hands the guard the template's YAML to skip a look where it holds no
+    transform and no secret reference: every known bypass is still found the same way,
+    whatever style the YAML writer chose for the string."""
+    from generator.dump import to_yaml
+
+    template = BYPASSES.get(case) or {"Resources": {"R": {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {"Type": "String", "Value": HIDDEN_IN_ODD_STYLES[case],
+                       "Tags": {"k": [{"nested": {"Fn::Transform": "x"}}]}}}}}
+    found = check_template(template, text=to_yaml(template))
+    assert found and found == check_template(template)
+
+
+def test_without_a_hint_in_the_text_the_look_is_skipped(monkeypatch):
+    import generator.policyguard as guard
+
+    template = BYPASSES["a secret copied into a parameter"]
+    monkeypatch.setattr(guard.json, "dumps", lambda *_: "{{resolve:secretsmanager:x}}")
+    assert check_template(template, text=b"Resources: {}\n") == []
+    assert check_template(template)            # without the text, the look is made
