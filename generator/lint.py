@@ -119,8 +119,14 @@ def _lint_one(job: tuple[str, bytes, str]) -> list[list]:
         config = ConfigMixIn(regions=[region])
         matches = list(run_template_by_data(template, config, _rules()))
     return sorted([m.linenumber, m.columnnumber, m.rule.id, m.rule.severity, m.message,
-                   [p if isinstance(p, int) else str(p) for p in (m.path or [])]]
+                   [p if isinstance(p, int) else str(p) for p in _path(m)]]
                   for m in matches)
+
+
+def _path(match) -> list:
+    """A match's place in the template; one cfn-lint's decoder made (a duplicate key,
+    say) has none."""
+    return getattr(match, "path", None) or []
 
 
 class Linter:

@@ -148,6 +148,26 @@ def _lint_corpus(jobs: list) -> list:
     return [_lint_one(job) for job in jobs]
 
 
+def _lint_counting_classes(jobs: list, monkeypatch) -> tuple[list, int]:
+    """The corpus's findings, and how many validator classes cfn-lint made for them."""
+    from cfnlint.jsonschema import validators
+
+    calls = {"create": 0}
+    monkeypatch.setattr(validators, "create", _counted(validators.create, calls, "create"))
+    try:
+        return _lint_corpus(jobs), calls["create"]
+    finally:
+        monkeypatch.undo()
+
+
+def _counted(function, calls: dict, name: str):
+    def counting(*args, **kwargs):
+        calls[name] += 1
+        return function(*args, **kwargs)
+
+    return counting
+
+
 @pytest.fixture
 def plain_then_fast():
     """cfn-lint as shipped for the body of the test; the shortcuts again afterwards."""
@@ -159,13 +179,22 @@ def plain_then_fast():
         assert lintspeed.apply()
 
 
-def test_shortcuts_find_exactly_what_cfn_lint_finds(plain_then_fast):
+def test_shortcuts_find_exactly_what_cfn_lint_finds(plain_then_fast, monkeypatch):
+    from cfnlint.rules.jsonschema.Base import BaseJsonSchema
+
     jobs = _corpus()
     assert not lintspeed.active()
-    plain = _lint_corpus(jobs)
+    plain, plain_classes = _lint_counting_classes(jobs, monkeypatch)
     assert lintspeed.apply() and lintspeed.active()
-    fast = _lint_corpus(jobs)
+    calls = {"extend": 0}
+    monkeypatch.setattr(BaseJsonSchema, "extend_validator",
+                        _counted(BaseJsonSchema.extend_validator, calls, "extend"))
+    fast, fast_classes = _lint_counting_classes(jobs, monkeypatch)
     assert fast == plain
+    # a handful of classes, each made once and shared by many validators
+    assert 0 < lintspeed.shared_classes() <= 32
+    assert calls["extend"] > 20 * lintspeed.shared_classes(), calls
+    assert fast_classes < plain_classes / 5, (fast_classes, plain_classes)
     found = [finding for template in plain for finding in template]
     rules = {finding[2] for finding in found}
     assert len(jobs) > 25 and all(plain), "every template of the corpus is broken"
@@ -193,6 +222,46 @@ def test_evolve_makes_what_cfn_lint_makes(plain_then_fast):
     assert lintspeed.apply()
     assert made() == plain
     assert plain[1].ref_values == {"Size": 1, "AWS::Region": "eu-west-1"}
+
+
+def test_a_shared_class_makes_each_validator_from_its_own_caller(plain_then_fast):
+    """What the corpus may not show: extra keyword functions given to one call, and the
+    caller's function filter, schema and context, reach that validator alone."""
+    from cfnlint.decode.decode import decode_str
+    from cfnlint.jsonschema._filter import FunctionFilter
+    from cfnlint.jsonschema.validators import CfnTemplateValidator
+    from cfnlint.rules.jsonschema.Base import BaseJsonSchema
+    from cfnlint.template import Template
+
+    assert lintspeed.apply()
+    rule = next(r for r in _rules().data.values() if isinstance(r, BaseJsonSchema))
+    template = Template("sections.yaml", decode_str(SECTIONS)[0], ["us-east-1"])
+    plain = CfnTemplateValidator({}, cfn=template)
+    strict = plain.evolve(function_filter=FunctionFilter(validate_dynamic_references=False))
+
+    def extra(validator, value, instance, schema):
+        yield from ()
+
+    schema = {"type": "string"}
+    with_extra = rule.extend_validator(plain, schema, template.context, {"x-extra": extra})
+    first = rule.extend_validator(plain, schema, template.context)
+    second = rule.extend_validator(strict, {}, template.context.evolve(is_resolved_value=True))
+    assert with_extra.validators["x-extra"] is extra and "x-extra" not in first.validators
+    assert type(first) is type(second)                           # shared
+    assert first.function_filter is plain.function_filter
+    assert second.function_filter is strict.function_filter
+    assert (first.schema, second.schema) == (schema, {})
+    assert second.context.is_resolved_value and not first.context.is_resolved_value
+    assert first.cfn is template and first.resolver is not second.resolver
+    resolving = type(plain).extend(plain, fn_resolvers={"Fn::Extra": extra})(
+        schema={}, cfn=template)
+    resolved = rule.extend_validator(resolving, schema, template.context)
+    assert resolved.fn_resolvers["Fn::Extra"] is extra and "Fn::Extra" not in first.fn_resolvers
+
+
+def test_a_template_cfn_lint_cannot_decode_is_a_finding_not_a_crash():
+    found = _lint_one(("twice.yaml", b"Resources: {}\nResources: {}\n", "us-east-1"))
+    assert found and found[0][2] == "E0000" and found[0][5] == []
 
 
 def test_clean_templates_stay_clean_with_the_shortcuts():
