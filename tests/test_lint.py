@@ -184,6 +184,34 @@ def test_a_cold_cli_synth_starts_linting_before_it_builds_and_stops_it_on_an_err
     assert group_gone(hosts[1])                 # stopped with the failed synth
 
 
+def test_with_no_cache_file_the_lint_host_is_forked_before_anything_is_read(
+        mini, cli, monkeypatch):
+    import generator.lint
+    from generator.lint import CACHE_PATH, Linter
+
+    events = []
+    real_start, real_cache = LintPool.start, generator.lint.LintCache.__init__
+
+    def start(pool):
+        if not pool.host:
+            events.append("host")
+        real_start(pool)
+
+    def cache(self, path):
+        events.append("cache")
+        real_cache(self, path)
+
+    monkeypatch.setattr(LintPool, "start", start)
+    monkeypatch.setattr(generator.lint.LintCache, "__init__", cache)
+    path = str(mini / CACHE_PATH)
+    with Linter.cold_start(path):
+        assert events == ["host", "cache"]        # cold: the fork comes first
+    assert cli(mini, "synth").code == 0          # fills the cache
+    events.clear()
+    with Linter.cold_start(path) as warm:
+        assert events == ["cache"] and warm.cache.entries   # warm: no host at all
+
+
 def test_a_lint_worker_killed_mid_synth_is_a_clear_error_and_writes_nothing(
         mini, cli, monkeypatch):
     import signal
