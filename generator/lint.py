@@ -125,7 +125,7 @@ def _lint_one(job: tuple[str, bytes, str]) -> list[list]:
 
 
 def _path(match) -> list:
-    """A match's place in the template; one cfn-lint's decoder made (a duplicate key,
+    """A match's place in the template; a match from cfn-lint's decoder (a duplicate key,
     say) has none."""
     return getattr(match, "path", None) or []
 
