@@ -15,7 +15,8 @@ Messages are length-prefixed pickles; the parent's ends are non-blocking and it 
 at most WINDOW jobs per worker, the costliest first, so it never waits on a pipe while it
 builds and no worker is left with a big template at the end. The workers run in a
 process group of their own (Ctrl-C at a terminal reaches only the parent); stopping early
-(a blueprint error, Ctrl-C) kills that group.
+(a blueprint error, Ctrl-C) kills that group, and a synth that is killed outright takes
+its host with it, and the host its sibling (PR_SET_PDEATHSIG on Linux).
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GeneratorError
-from .pipes import become_worker, frame, messages, read_available, read_message, write_all
+from .pipes import (
+    become_worker,
+    die_with_parent,
+    frame,
+    messages,
+    read_available,
+    read_message,
+    write_all,
+)
 from .pipes import close as _close  # LintPool has a close() of its own
 
 WINDOW = 2                # jobs handed to one worker at a time while the synth builds
@@ -104,12 +113,13 @@ class LintPool:
         ends = [tuple(pipes[i:i + 4]) for i in range(0, len(pipes), 4)]
         # no Ctrl-C between the fork and the bookkeeping that lets __exit__ stop the host
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        parent = os.getpid()
         try:
             pid = os.fork()
             if pid == 0:                                         # the lint host
                 code = 1
                 try:
-                    become_worker(blocked)
+                    become_worker(blocked, parent)
                     _close(*(fd for jr, jw, rr, rw in ends for fd in (jw, rr)))
                     code = self._host([(jr, rw) for jr, _, _, rw in ends])
                 finally:
@@ -258,13 +268,14 @@ class LintPool:
             return 1
         gc.freeze()              # what was prepared: shared, never scanned again
         gc.enable()              # but what linting leaves behind is collected
-        siblings = []
+        siblings, host = [], os.getpid()
         try:
             for number in range(1, len(ends)):
                 pid = os.fork()
                 if pid == 0:
                     code = 1
                     try:
+                        die_with_parent(host)
                         _close(*(fd for other, pair in enumerate(ends) if other != number
                                  for fd in pair))
                         code = self._serve(*ends[number])

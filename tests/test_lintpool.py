@@ -3,6 +3,7 @@ never hang the synth when one of them dies or the synth stops early."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -176,3 +177,47 @@ def test_what_a_worker_prints_never_reaches_the_synth_s_output(capfd):
         assert pool.results() == ["a"]
     out, err = capfd.readouterr()
     assert "chatter" not in out + err
+
+
+KILLED_SYNTH = """
+import os, sys, time
+from generator.lintpool import LintPool
+
+def work(job):
+    open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()
+    time.sleep(60)
+
+pool = LintPool(2, lambda: None, work)
+for job in range(4):        # two for each worker
+    pool.submit(job)
+print(pool.host, flush=True)
+while True:
+    pool.pump()
+    time.sleep(0.01)
+"""
+
+
+def test_a_synth_killed_outright_takes_its_lint_workers_with_it(tmp_path):
+    """SIGKILL runs no cleanup: the host dies with the synth, its sibling with the host."""
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    synth = subprocess.Popen([sys.executable, "-c", KILLED_SYNTH, str(tmp_path)], cwd=REPO,
+                             stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    host = int(synth.stdout.readline())
+    try:
+        deadline = time.monotonic() + 20
+        while len(list(tmp_path.iterdir())) < 2:       # both workers busy
+            assert time.monotonic() < deadline, "the lint workers never started"
+            time.sleep(0.02)
+        synth.kill()
+        synth.wait()
+        assert group_gone(host)
+    finally:
+        synth.kill()
+        synth.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(host, signal.SIGKILL)
