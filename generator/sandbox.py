@@ -105,7 +105,10 @@ class LimitExceeded(Exception):
 
 def _child(work: Callable[..., Any], args: tuple, writer: int) -> None:
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # Ctrl-C at a terminal reaches this child too: it is the parent's to handle (it
+        # kills the child and ends with "interrupted"); dying of it here would look, to
+        # the parent, like a render over its limits.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         with open("/proc/self/statm") as statm:
             size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

@@ -3,6 +3,9 @@ reach other files gets a located error, nothing is evaluated and build/ is untou
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from generator.errors import GeneratorError
@@ -161,3 +164,16 @@ def test_aliases_that_expand_to_billions_are_refused(mini, cli):
     assert run.code == 1
     assert f"error: {STAGE}:1:1: invalid YAML: its anchors and aliases expand to more than " \
            "200,000 values" in run.err
+
+
+def _interrupted_render(value):
+    os.kill(os.getpid(), signal.SIGINT)     # what Ctrl-C at a terminal does to the child
+    return value
+
+
+def test_ctrl_c_is_the_parent_s_to_handle_not_a_render_over_its_limits():
+    """The render child ignores SIGINT: the synth gets KeyboardInterrupt ("interrupted",
+    exit 130) and kills the child; the child never dies of it into a LimitExceeded."""
+    from generator.sandbox import isolated
+
+    assert isolated(_interrupted_render, "rendered") == "rendered"
