@@ -71,7 +71,9 @@ class LintCache:
             try:
                 with open(path, encoding="utf-8") as handle:
                     data = json.load(handle)
-                if data.get("format") == CACHE_FORMAT and data.get("cfn-lint") == self.tool:
+                if isinstance(data, dict) and data.get("format") == CACHE_FORMAT \
+                        and data.get("cfn-lint") == self.tool \
+                        and isinstance(data["entries"], dict) and isinstance(data["paths"], dict):
                     self.entries, self.paths = data["entries"], data["paths"]
             except (OSError, ValueError, KeyError):
                 self.entries, self.paths = {}, {}
@@ -146,7 +148,11 @@ class Linter:
         self.hits = 0
         if start:
             self.start()
-        self.cache = LintCache(cache_path)
+        try:
+            self.cache = LintCache(cache_path)
+        except BaseException:
+            self.close()                    # no one else could stop the host now
+            raise
 
     def __enter__(self) -> Linter:
         return self

@@ -26,6 +26,7 @@ import heapq
 import os
 import select
 import signal
+import threading
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
@@ -113,7 +114,10 @@ class LintPool:
         ends = [tuple(pipes[i:i + 4]) for i in range(0, len(pipes), 4)]
         # no Ctrl-C between the fork and the bookkeeping that lets __exit__ stop the host
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        parent = os.getpid()
+        # the host dies with this process; Linux's signal follows the forking *thread*,
+        # so only from the main one (a library user's thread may end while it lints)
+        parent = os.getpid() if threading.current_thread() is threading.main_thread() \
+            else None
         try:
             pid = os.fork()
             if pid == 0:                                         # the lint host

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,7 +28,7 @@ NEVER_SHIPPED_DIRS = (".git", ".venv", ".venv-referees", ".cache", ".ssh", ".aws
 _NEVER_SHIPPED = re.compile("|".join(fnmatch.translate(os.path.normcase(pattern))
                                      for pattern in NEVER_SHIPPED))
 PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_looks: dict | None = None                  # within `one_look()`
+_here = threading.local()                   # .looks: within `one_look()`, on this thread
 
 
 @contextmanager
@@ -35,22 +36,23 @@ def one_look() -> Iterator[None]:
     """Within it, each folder is walked once. A synth hashes every app's inputs and
     packages every function, and lambda_code/ (shared by every app) would otherwise be
     walked again for each app, environment and function: quadratic in a project of many
-    apps. Deploy and plan look afresh each time."""
-    global _looks
-    saved, _looks = _looks, {}
+    apps. Per thread: a deploy or plan, or a synth on another thread, looks afresh."""
+    saved = getattr(_here, "looks", None)
+    _here.looks = {}
     try:
         yield
     finally:
-        _looks = saved
+        _here.looks = saved
 
 
 def looked(key: tuple, walk: Callable[[], Any]) -> Any:
-    """`walk()`, once per key within `one_look()`; every time outside it."""
-    if _looks is None:
+    """`walk()`, once per key within `one_look()` on this thread; every time outside it."""
+    looks = getattr(_here, "looks", None)
+    if looks is None:
         return walk()
-    if key not in _looks:
-        _looks[key] = walk()
-    return _looks[key]
+    if key not in looks:
+        looks[key] = walk()
+    return looks[key]
 
 
 class PathError(GeneratorError):

@@ -80,16 +80,31 @@ def isolated(work: Callable[..., Any], *args: Any) -> Any:
     if threading.current_thread() is not threading.main_thread() or not hasattr(os, "fork"):
         return work(*args)
     reader, writer = os.pipe()
-    pid = os.fork()
+    # Ctrl-C waits until the child ignores it and this process is inside the `try` that
+    # reaps the child: neither can be left half set up by it. (Held for this thread: in a
+    # process with other threads, one of them may take it; the command line has none.)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(reader)
+        os.close(writer)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        raise
     if pid == 0:                                         # the child
         os.close(reader)
-        _child(work, args, writer)
-    os.close(writer)
+        _child(work, args, writer, blocked)
     try:
+        os.close(writer)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         data = _read_all(reader, RENDER_SECONDS * 3)
     finally:
-        os.close(reader)
-        _reap(pid)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})   # a second Ctrl-C too
+        try:
+            os.close(reader)
+            _reap(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if not data:
         raise LimitExceeded(f"more than {RENDER_SECONDS} s of CPU or "
                             f"{RENDER_MEMORY >> 20} MB of memory")
@@ -103,13 +118,14 @@ class LimitExceeded(Exception):
     """A template's rendering used more than it may."""
 
 
-def _child(work: Callable[..., Any], args: tuple, writer: int) -> None:
+def _child(work: Callable[..., Any], args: tuple, writer: int, blocked: set) -> None:
     try:
         # Ctrl-C at a terminal reaches this child too: it is the parent's to handle (it
         # kills the child and ends with "interrupted"); dying of it here would look, to
         # the parent, like a render over its limits.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         with open("/proc/self/statm") as statm:
             size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         resource.setrlimit(resource.RLIMIT_AS, (size + RENDER_MEMORY, size + RENDER_MEMORY))

@@ -63,3 +63,33 @@ def test_a_synth_walks_each_function_folder_once_however_many_stacks_use_it(tmp_
     assert sum(asked.values()) > 2 * len(asked)   # each folder packaged for several stacks
     generator.paths.tree_stamp(str(project), "lambda_code/raffle_apply")
     assert walked["lambda_code/raffle_apply"] == 2  # outside a synth: a fresh look
+
+
+def test_a_look_kept_by_a_synth_on_one_thread_is_not_seen_on_another():
+    import threading
+
+    from generator.paths import looked, one_look
+
+    walks: list = []
+
+    def walk() -> int:
+        walks.append(1)
+        return len(walks)
+
+    entered, release = threading.Event(), threading.Event()
+
+    def synth_on_a_thread() -> None:
+        with one_look():
+            looked(("k",), walk)
+            looked(("k",), walk)
+            entered.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=synth_on_a_thread)
+    thread.start()
+    assert entered.wait(5) and len(walks) == 1     # once within the synth
+    looked(("k",), walk)
+    looked(("k",), walk)
+    assert len(walks) == 3                         # here: a fresh look each time
+    release.set()
+    thread.join()

@@ -212,6 +212,40 @@ def test_with_no_cache_file_the_lint_host_is_forked_before_anything_is_read(
         assert events == ["cache"] and warm.cache.entries   # warm: no host at all
 
 
+def test_a_cache_that_cannot_be_read_after_the_fork_stops_the_host(mini, monkeypatch):
+    import generator.lint
+    from generator.lint import CACHE_PATH, Linter
+
+    hosts = []
+    real_start = LintPool.start
+
+    def start(pool):
+        real_start(pool)
+        hosts.append(pool.host)
+
+    def broken(self, path):
+        raise KeyboardInterrupt                # Ctrl-C while the cache is read, say
+
+    monkeypatch.setattr(LintPool, "start", start)
+    monkeypatch.setattr(generator.lint.LintCache, "__init__", broken)
+    with pytest.raises(KeyboardInterrupt):
+        Linter.cold_start(str(mini / CACHE_PATH))
+    assert hosts and group_gone(hosts[0])
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '{"entries": [], "paths": 1}'])
+def test_a_cache_file_of_the_wrong_shape_is_an_empty_cache(mini, text):
+    from importlib.metadata import version
+
+    from generator.lint import CACHE_FORMAT, CACHE_PATH, LintCache
+
+    path = mini / CACHE_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.replace("{", f'{{"format": {CACHE_FORMAT}, '
+                                      f'"cfn-lint": "{version("cfn-lint")}", ', 1))
+    assert LintCache(str(path)).entries == {}
+
+
 def test_a_lint_worker_killed_mid_synth_is_a_clear_error_and_writes_nothing(
         mini, cli, monkeypatch):
     import signal

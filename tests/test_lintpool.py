@@ -221,3 +221,23 @@ def test_a_synth_killed_outright_takes_its_lint_workers_with_it(tmp_path):
         synth.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(host, signal.SIGKILL)
+
+
+def test_a_pool_started_on_a_thread_that_has_ended_keeps_working():
+    """Linux ties a child's death signal to the thread that forked it: a pool started
+    on a library user's thread must not die when that thread ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def started() -> LintPool:
+        pool = LintPool(2, _prepare, _work)
+        pool.start()
+        time.sleep(0.3)                               # the host is set up by now
+        return pool
+
+    with ThreadPoolExecutor(1) as threads:
+        pool = threads.submit(started).result()
+    time.sleep(0.3)                                   # the thread is gone
+    with pool:
+        for n in range(6):
+            pool.submit(("echo", n))
+        assert [r[0] for r in pool.results()] == list(range(6))

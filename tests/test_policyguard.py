@@ -4,6 +4,7 @@ violation is a located error on the blueprint line and nothing is written."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -274,22 +275,44 @@ HIDDEN_IN_ODD_STYLES = {
     "in a literal block": "first line\n{{resolve:ssm-secure:/db/password}}\nlast line\n",
     "beside non-ASCII and a tab": "é\t{{resolve:secretsmanager:db:SecretString:pw}}",
     "a whole JSON string": json.dumps({"pw": "{{resolve:secretsmanager:db}}"}),
+    "between characters YAML escapes": "\x85\u2028{{resolve:ssm-secure:p}}\ufeff\x00",
 }
 
 
-@pytest.mark.parametrize("case", [*BYPASSES, *HIDDEN_IN_ODD_STYLES], ids=str)
+def _parameter(value: str, **extra) -> dict:
+    return {"Resources": {"R": {"Type": "AWS::SSM::Parameter",
+                                "Properties": {"Type": "String", "Value": value, **extra}}}}
+
+
+@pytest.mark.parametrize("case", [*BYPASSES, *HIDDEN_IN_ODD_STYLES, "a transform deep in a list"],
+                         ids=str)
 def test_the_written_template_never_hides_a_violation_from_the_guard(case):
     """The synth hands the guard the template's YAML to skip a look where it holds no
     transform and no secret reference: every known bypass is still found the same way,
     whatever style the YAML writer chose for the string."""
     from generator.dump import to_yaml
 
-    template = BYPASSES.get(case) or {"Resources": {"R": {
-        "Type": "AWS::SSM::Parameter",
-        "Properties": {"Type": "String", "Value": HIDDEN_IN_ODD_STYLES[case],
-                       "Tags": {"k": [{"nested": {"Fn::Transform": "x"}}]}}}}}
+    template = BYPASSES.get(case) or (
+        _parameter("x", Tags={"k": [{"nested": {"Fn::Transform": "x"}}]})
+        if case == "a transform deep in a list" else _parameter(HIDDEN_IN_ODD_STYLES[case]))
     found = check_template(template, text=to_yaml(template))
     assert found and found == check_template(template)
+
+
+def test_no_secret_reference_in_any_string_is_hidden_by_its_yaml_style():
+    """Seeded: the reference between random characters (quotes, escapes, line breaks,
+    non-ASCII, YAML indicators) is still found through the written text."""
+    from generator.dump import to_yaml
+
+    chance = random.Random(14)
+    alphabet = "ab :#'\"\\\n\t-?&*!|>%@`{}[],é\x85\u2028\ufeff\x00 "
+    for _ in range(400):
+        def noise() -> str:
+            return "".join(chance.choice(alphabet) for _ in range(chance.randrange(8)))
+        kind = chance.choice(["secretsmanager", "ssm-secure"])
+        template = _parameter(f"{noise()}{{{{resolve:{kind}:x}}}}{noise()}")
+        text = to_yaml(template)
+        assert check_template(template, text=text) == check_template(template) != [], text
 
 
 def test_without_a_hint_in_the_text_the_look_is_skipped(monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import pytest
 
@@ -177,3 +178,34 @@ def test_ctrl_c_is_the_parent_s_to_handle_not_a_render_over_its_limits():
     from generator.sandbox import isolated
 
     assert isolated(_interrupted_render, "rendered") == "rendered"
+
+
+def _slow_render(seconds):
+    import time
+
+    time.sleep(seconds)
+    return "late"
+
+
+def test_ctrl_c_right_after_the_fork_still_reaps_the_render_child(monkeypatch):
+    """Ctrl-C at the worst moment (the child forked, this process not yet waiting on it)
+    is held until the child can be killed and reaped: none keeps running."""
+    from generator.sandbox import isolated
+
+    real_fork, children = os.fork, []
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+            # to this thread: the process may have others (pytest-xdist's), which do not
+            # block it; the command line has none
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    with pytest.raises(KeyboardInterrupt):
+        isolated(_slow_render, 5)
+    monkeypatch.undo()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(children[0], os.WNOHANG)      # killed and reaped already
