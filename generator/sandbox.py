@@ -94,17 +94,7 @@ def isolated(work: Callable[..., Any], *args: Any) -> Any:
     if pid == 0:                                         # the child
         os.close(reader)
         _child(work, args, writer, blocked)
-    try:
-        os.close(writer)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        data = _read_all(reader, RENDER_SECONDS * 3)
-    finally:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})   # a second Ctrl-C too
-        try:
-            os.close(reader)
-            _reap(pid)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    data = _collect(pid, reader, writer, blocked)
     if not data:
         raise LimitExceeded(f"more than {RENDER_SECONDS} s of CPU or "
                             f"{RENDER_MEMORY >> 20} MB of memory")
@@ -112,6 +102,22 @@ def isolated(work: Callable[..., Any], *args: Any) -> Any:
     if kind == "ok":
         return value
     raise value
+
+
+def _collect(pid: int, reader: int, writer: int, blocked: set) -> bytes:
+    """What the child sent; it is killed and reaped whatever happens, a second Ctrl-C
+    while that is done included (held until it is)."""
+    try:
+        os.close(writer)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        return _read_all(reader, RENDER_SECONDS * 3)
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            os.close(reader)
+            _reap(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 class LimitExceeded(Exception):
