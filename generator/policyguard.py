@@ -110,9 +110,10 @@ def _resource(resource: dict, account: str | None,
                                          "reviewed here")
         yield ("Type",), f"{kind} is not allowed: {reason}"
         return
-    text = json.dumps(resource) if hidden else ""   # one fast look; the walk finds where
-    if "Fn::Transform" in text or SECRET_REFERENCE.search(text):
-        yield from _everywhere(resource, ())
+    if hidden:
+        text = json.dumps(resource)     # one fast look; the walk only finds where it is
+        if "Fn::Transform" in text or SECRET_REFERENCE.search(text):
+            yield from _everywhere(resource, ())
     props = resource.get("Properties") or {}
     if not isinstance(props, dict):
         return

@@ -148,16 +148,14 @@ def _lint_corpus(jobs: list) -> list:
     return [_lint_one(job) for job in jobs]
 
 
-def _lint_counting_classes(jobs: list, monkeypatch) -> tuple[list, int]:
+def _lint_counting_classes(jobs: list) -> tuple[list, int]:
     """The corpus's findings, and how many validator classes cfn-lint made for them."""
     from cfnlint.jsonschema import validators
 
     calls = {"create": 0}
-    monkeypatch.setattr(validators, "create", _counted(validators.create, calls, "create"))
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validators, "create", _counted(validators.create, calls, "create"))
         return _lint_corpus(jobs), calls["create"]
-    finally:
-        monkeypatch.undo()
 
 
 def _counted(function, calls: dict, name: str):
@@ -184,12 +182,12 @@ def test_shortcuts_find_exactly_what_cfn_lint_finds(plain_then_fast, monkeypatch
 
     jobs = _corpus()
     assert not lintspeed.active()
-    plain, plain_classes = _lint_counting_classes(jobs, monkeypatch)
+    plain, plain_classes = _lint_counting_classes(jobs)
     assert lintspeed.apply() and lintspeed.active()
     calls = {"extend": 0}
     monkeypatch.setattr(BaseJsonSchema, "extend_validator",
                         _counted(BaseJsonSchema.extend_validator, calls, "extend"))
-    fast, fast_classes = _lint_counting_classes(jobs, monkeypatch)
+    fast, fast_classes = _lint_counting_classes(jobs)
     assert fast == plain
     # a handful of classes, each made once and shared by many validators
     assert 0 < lintspeed.shared_classes() <= 32
