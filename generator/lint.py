@@ -111,6 +111,18 @@ def _rules():
     return _RULES
 
 
+def _prepare_host():
+    """The lint host (a process of one thread, forked to lint) imports only the part of
+    sympy cfn-lint uses (`lazysympy`, ~0.15 s less on a cold synth's critical path)."""
+    from . import lazysympy
+
+    lazysympy.install()
+    try:
+        return _rules()
+    finally:
+        lazysympy.seal()
+
+
 def _lint_one(job: tuple[str, bytes, str]) -> list[list]:
     from cfnlint.config import ConfigMixIn
     from cfnlint.decode.decode import decode_str
@@ -141,7 +153,8 @@ class Linter:
 
     def __init__(self, cache_path: str | None, workers: int | None = None,
                  start: bool = False) -> None:
-        self.pool = LintPool(workers or min(2, os.cpu_count() or 1), _rules, _lint_one)
+        self.pool = LintPool(workers or min(2, os.cpu_count() or 1), _prepare_host,
+                             _lint_one)
         self.jobs: list[LintJob] = []
         self.missed: dict[str, int] = {}     # key → the pool's index for it
         self.names: dict[int, str] = {}      # the pool's index → template
