@@ -19,9 +19,9 @@ from .conftest import copy_sources
 SYNTH = [sys.executable, "-m", "generator", "synth", "--quiet", "--env", "dev"]
 CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))
 # The least a cfn-lint based linter pays in one process: import cfn-lint, build its rules
-# once, lint each template (with our shortcuts, lintspeed); no synth, no cache, no second
-# core, no teardown.
-FLOOR = ("import os, sys; from generator.lint import _lint_one, _rules; _rules(); "
+# once, lint each template (with our shortcuts: lintspeed, and the part of sympy cfn-lint
+# uses, lazysympy, as the lint host does); no synth, no cache, no second core, no teardown.
+FLOOR = ("import os, sys; from generator.lint import _lint_one, _prepare_host; _prepare_host(); "
          "[_lint_one((p, open(p, 'rb').read(), 'eu-west-1')) for p in sys.argv[1:]]; "
          "os._exit(0)")
 
