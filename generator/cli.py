@@ -54,7 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     from .deploy.commands import add_verbs
 
     add_verbs(verbs)
+    parser.verbs = verbs.choices
     return parser
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; one a verb does not know is reported with that verb's usage (with
+    the top-level usage, a user looking for `synth`'s options would not see them)."""
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        given = sys.argv[1:] if argv is None else argv
+        before_verb = given.index(unknown[0]) < given.index(args.verb) \
+            if unknown[0] in given and args.verb in given else False
+        (parser if before_verb else parser.verbs[args.verb]).error(
+            f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def _project_verbs(verbs) -> None:
@@ -184,7 +199,7 @@ def _kinds(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     try:
         return args.run(args)
     except BlueprintError as exc:

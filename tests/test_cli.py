@@ -27,6 +27,20 @@ def test_synth_help_names_its_options(capsys):
         assert option in out
 
 
+@pytest.mark.parametrize("argv, usage, unknown", [
+    (["synth", "--bogus", "x"], "python -m generator synth [-h] [--env E]", "--bogus x"),
+    (["deploy", "--env", "dev", "--bogus"], "python -m generator deploy [-h]", "--bogus"),
+    (["--bogus", "synth"], "python -m generator [-h] [--debug]", "--bogus"),
+])
+def test_an_unknown_option_is_reported_with_the_usage_it_belongs_to(capsys, argv, usage,
+                                                                    unknown):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and err.startswith(f"usage: {usage}"), err
+    assert err.splitlines()[-1].endswith(f"error: unrecognized arguments: {unknown}"), err
+
+
 def test_kinds_lists_every_registered_kind(capsys):
     assert main(["kinds"]) == 0
     out = capsys.readouterr().out
