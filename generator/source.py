@@ -75,6 +75,25 @@ def _mark(file: str, m, lines: list | None = None) -> Mark:
     return Mark(file, line, m.column + 1)
 
 
+def _key_path(root, target, key: str) -> str:
+    """`resources.Entries.billing`: where in the document `key` of the mapping node
+    `target` is (the nodes are walked from the root; only for an error)."""
+    stack, seen = [(root, "")], set()
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return f"{path}.{key}" if path else key
+        if id(node) in seen:            # an alias points back to a node seen already
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack += [(v, f"{path}.{k.value}" if path else str(k.value))
+                      for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
+    return key
+
+
 class _Loader(_BaseLoader):
     """Safe loader building Map/Seq/Tag with positions, refusing duplicate keys."""
 
@@ -84,6 +103,10 @@ class _Loader(_BaseLoader):
 
     def mark(self, m) -> Mark:
         return _mark(self.source_file, m, self.source_lines)
+
+    def construct_document(self, node):
+        self.root = node                # for an error's key path, looked up only then
+        return super().construct_document(node)
 
     def construct_yaml_map(self, node):
         data = Map()
@@ -103,7 +126,7 @@ class _Loader(_BaseLoader):
             if key in data:
                 first = data.key_marks[key]
                 self.problems.append(Problem(
-                    key_mark, key,
+                    key_mark, _key_path(self.root, node, key),
                     f"duplicate key '{key}' (first defined at line {first.line}); "
                     "remove one of them"))
                 continue

@@ -44,8 +44,13 @@ CASES = {
         "'provisioned', got 'ondemand'; did you mean 'on_demand'?"),
     "duplicate key": (
         {CODE: code_stage("    code: shop_worker\n    memory: 256\n    memory: 512\n")},
-        f"{CODE}:6:5: memory: duplicate key 'memory' (first defined at line 5); "
-        "remove one of them"),
+        f"{CODE}:6:5: resources.Worker.memory: duplicate key 'memory' (first defined at "
+        "line 5); remove one of them"),
+    "duplicate key in a list": (
+        {CODE: code_stage("    code: shop_worker\n    policies:\n    - {actions: [a], "
+                          "actions: [b]}\n")},
+        f"{CODE}:6:22: resources.Worker.policies[0].actions: duplicate key 'actions' "
+        "(first defined at line 6); remove one of them"),
     "tab indentation": (
         {CODE: code_stage("    code: shop_worker\n\tmemory: 256\n")},
         f"{CODE}:5:1: tab character in indentation; YAML needs spaces"),
