@@ -8,6 +8,10 @@ shared. The helper sends each app's outcome back as a message (`pipes`); this pr
 reads them between its own stages and merges every outcome in index order as soon as all
 before it are in, so the result is the same, byte for byte, as one process would make.
 
+What the work prints while both work (a plugin kind's `print`, to `sys.stdout` or
+`sys.stderr`) is kept with its outcome, and printed when the outcome is merged: in the
+order one process would print it, whichever process did the work.
+
 Whatever the helper did not deliver (it raised on an app, or it was killed) this process
 does itself: a bug or a user mistake is then reported exactly as a serial synth reports
 it. The helper runs in a process group of its own and ignores Ctrl-C, which reaches this
@@ -17,14 +21,16 @@ process; leaving early (an error, Ctrl-C) kills it.
 from __future__ import annotations
 
 import heapq
+import io
 import os
 import select
 import signal
 import struct
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from typing import Any, NamedTuple
 
 from .pipes import (
     become_worker,
@@ -50,16 +56,29 @@ def can_fork() -> bool:
             and threading.current_thread() is threading.main_thread())
 
 
+class _Printed(NamedTuple):
+    """An outcome of the helper's, with what its work printed there."""
+
+    outcome: Any
+    out: str
+    err: str
+
+
 class _InOrder:
     """Merges outcomes by index, each as soon as every one before it is in."""
 
     def __init__(self, merge: Callable[[int, Any], None]) -> None:
         self.merge, self.waiting, self.next = merge, {}, 0
+        self.streams = sys.stdout, sys.stderr
 
     def add(self, index: int, outcome: Any) -> None:
         self.waiting[index] = outcome
         while self.next in self.waiting:
-            self.merge(self.next, self.waiting.pop(self.next))
+            outcome = self.waiting.pop(self.next)
+            if isinstance(outcome, _Printed):
+                _write(outcome.out, outcome.err, self.streams)
+                outcome = outcome.outcome
+            self.merge(self.next, outcome)
             self.next += 1
 
     def has(self, index: int) -> bool:
@@ -101,6 +120,27 @@ def run(count: int, work: Work, merge: Callable[[int, Any], None],
         close(queue_r, queue_w, results_r, results_w)
 
 
+def _printing_kept(work: Work, index: int, tick: Callable[[], None] | None) -> _Printed:
+    """`work(index, tick)`, with what it prints kept for the merge (what it printed
+    before raising is printed at once)."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err = io.StringIO(), io.StringIO()
+    try:
+        outcome = work(index, tick)
+    except BaseException:
+        sys.stdout, sys.stderr = streams
+        _write(out.getvalue(), err.getvalue(), streams)
+        raise
+    sys.stdout, sys.stderr = streams
+    return _Printed(outcome, out.getvalue(), err.getvalue())
+
+
+def _write(out: str, err: str, streams: tuple) -> None:
+    for text, stream in zip((out, err), streams, strict=True):
+        if text:
+            stream.write(text)
+
+
 def _fork_helper(queue_r: int, results_r: int, results_w: int, work: Work) -> int:
     """The helper's pid, or 0 where none could be forked (a process limit): then this
     process does all the work, as it would on one core."""
@@ -135,12 +175,12 @@ class _Shared:
     def run(self) -> None:
         while (index := heapq.heappop(self.redo) if self.redo else _take(self.queue)) \
                 is not None:
-            self.merger.add(index, self.work(index, self.between))
+            self.merger.add(index, _printing_kept(self.work, index, self.between))
             self.between()
         while self.reading or self.redo:
             if self.redo:
                 index = heapq.heappop(self.redo)
-                self.merger.add(index, self.work(index, self.between))
+                self.merger.add(index, _printing_kept(self.work, index, self.between))
             else:
                 select.select([self.results], [], [], WAIT)
             self.between()
@@ -189,7 +229,7 @@ def _helper(parent: int, queue: int, results_r: int, results: int, work: Work,
         close(results_r)
         while (index := _take(queue)) is not None:
             try:
-                message = frame((False, index, work(index, None)))
+                message = frame((False, index, _printing_kept(work, index, None)))
             except BaseException:       # noqa: BLE001 — the parent does it again and reports
                 message = frame((True, index, None))
             write_all(results, message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -56,6 +57,22 @@ def test_without_a_helper_everything_is_done_here():
     assert [(index, pid) for index, pid, _ in merged] == [(i, MAIN) for i in range(5)]
 
 
+def _printing(index: int, tick) -> tuple[int, int, int]:
+    print(f"out {index}")
+    print(f"err {index}", file=sys.stderr)
+    return _who(index, tick)
+
+
+def test_what_either_process_prints_is_printed_in_order(capfd):
+    streams = sys.stdout, sys.stderr
+    merged = _run(40, _printing)
+    assert _helpers(merged) and MAIN in {pid for _, (_, pid, _) in merged}
+    assert (sys.stdout, sys.stderr) == streams
+    out, err = capfd.readouterr()
+    assert out == "".join(f"out {i}\n" for i in range(40))
+    assert err == "".join(f"err {i}\n" for i in range(40))
+
+
 TAKEN: list[int] = []
 
 
@@ -87,14 +104,18 @@ def test_what_the_helper_did_not_deliver_is_done_here(fault):
 
 def _raises_on_5(index: int, tick):
     if index == 5:
+        print("printed before the bug")
         raise KeyError(f"bug on {index}")
     return _who(index, tick)
 
 
-def test_an_error_here_stops_the_helper_and_is_raised():
+def test_an_error_here_stops_the_helper_and_is_raised(capsys):
     seen: list = []
+    streams = sys.stdout, sys.stderr
     with pytest.raises(KeyError, match="bug on 5"):
         parallel.run(40, _raises_on_5, lambda index, outcome: seen.append(outcome))
+    assert (sys.stdout, sys.stderr) == streams
+    assert "printed before the bug\n" in capsys.readouterr().out
     assert [outcome[0] for outcome in seen] == list(range(len(seen))) and len(seen) <= 5
     for helper in {pid for _, pid, _ in seen if pid != MAIN}:
         assert group_gone(helper)                   # stopped with the error
