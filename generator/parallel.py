@@ -8,9 +8,11 @@ shared. The helper sends each app's outcome back as a message (`pipes`); this pr
 reads them between its own stages and merges every outcome in index order as soon as all
 before it are in, so the result is the same, byte for byte, as one process would make.
 
-What the work prints while both work (a plugin kind's `print`, to `sys.stdout` or
-`sys.stderr`) is kept with its outcome, and printed when the outcome is merged: in the
-order one process would print it, whichever process did the work.
+What the work prints in the helper (a plugin kind's `print`, or a program it runs) goes
+to two files on the helper's standard output and error, is sent back with each outcome
+and printed when that outcome is merged, to this process's `sys.stdout` and `sys.stderr`
+as they are then (a progress bar's, say). This process's own work prints as it goes: each
+app's output is whole and in the order of its process's work, never lost.
 
 Whatever the helper did not deliver (it raised on an app, or it was killed) this process
 does itself: a bug or a user mistake is then reported exactly as a serial synth reports
@@ -21,12 +23,12 @@ process; leaving early (an error, Ctrl-C) kills it.
 from __future__ import annotations
 
 import heapq
-import io
 import os
 import select
 import signal
 import struct
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -69,20 +71,31 @@ class _InOrder:
 
     def __init__(self, merge: Callable[[int, Any], None]) -> None:
         self.merge, self.waiting, self.next = merge, {}, 0
-        self.streams = sys.stdout, sys.stderr
 
     def add(self, index: int, outcome: Any) -> None:
         self.waiting[index] = outcome
         while self.next in self.waiting:
             outcome = self.waiting.pop(self.next)
             if isinstance(outcome, _Printed):
-                _write(outcome.out, outcome.err, self.streams)
+                _echo(outcome)
                 outcome = outcome.outcome
             self.merge(self.next, outcome)
             self.next += 1
 
     def has(self, index: int) -> bool:
         return index < self.next or index in self.waiting
+
+    def echo_waiting(self) -> None:
+        """What the helper printed for outcomes never merged (the synth stops early)."""
+        for index in sorted(self.waiting):
+            if isinstance(self.waiting[index], _Printed):
+                _echo(self.waiting[index])
+
+
+def _echo(printed: _Printed) -> None:
+    for text, stream in ((printed.out, sys.stdout), (printed.err, sys.stderr)):
+        if text:
+            stream.write(text)
 
 
 def run(count: int, work: Work, merge: Callable[[int, Any], None],
@@ -114,31 +127,41 @@ def run(count: int, work: Work, merge: Callable[[int, Any], None],
         for index in range(count):  # all of it alone, or what the helper did not deliver
             if not merger.has(index):
                 merger.add(index, work(index, tick))
+    except BaseException:
+        if shared:
+            shared.collect()
+        merger.echo_waiting()
+        raise
     finally:
         if shared:
             shared.stop()
         close(queue_r, queue_w, results_r, results_w)
 
 
-def _printing_kept(work: Work, index: int, tick: Callable[[], None] | None) -> _Printed:
-    """`work(index, tick)`, with what it prints kept for the merge (what it printed
-    before raising is printed at once)."""
-    streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err = io.StringIO(), io.StringIO()
-    try:
-        outcome = work(index, tick)
-    except BaseException:
-        sys.stdout, sys.stderr = streams
-        _write(out.getvalue(), err.getvalue(), streams)
-        raise
-    sys.stdout, sys.stderr = streams
-    return _Printed(outcome, out.getvalue(), err.getvalue())
+class _Capture:
+    """The helper's standard output and error, each a file (a program it runs can write
+    there too), emptied before each work and read back after it."""
 
+    def __init__(self) -> None:
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            with tempfile.TemporaryFile() as spool:
+                os.dup2(spool.fileno(), fd)
+            stream = open(fd, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+                          closefd=False)
+            setattr(sys, name, stream)
 
-def _write(out: str, err: str, streams: tuple) -> None:
-    for text, stream in zip((out, err), streams, strict=True):
-        if text:
-            stream.write(text)
+    def run(self, work: Work, index: int) -> _Printed:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+            os.ftruncate(stream.fileno(), 0)
+            os.lseek(stream.fileno(), 0, os.SEEK_SET)
+        outcome = work(index, None)
+        printed = []
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+            size = os.fstat(stream.fileno()).st_size
+            printed.append(os.pread(stream.fileno(), size, 0).decode("utf-8", "replace"))
+        return _Printed(outcome, *printed)
 
 
 def _fork_helper(queue_r: int, results_r: int, results_w: int, work: Work) -> int:
@@ -175,12 +198,12 @@ class _Shared:
     def run(self) -> None:
         while (index := heapq.heappop(self.redo) if self.redo else _take(self.queue)) \
                 is not None:
-            self.merger.add(index, _printing_kept(self.work, index, self.between))
+            self.merger.add(index, self.work(index, self.between))
             self.between()
         while self.reading or self.redo:
             if self.redo:
                 index = heapq.heappop(self.redo)
-                self.merger.add(index, _printing_kept(self.work, index, self.between))
+                self.merger.add(index, self.work(index, self.between))
             else:
                 select.select([self.results], [], [], WAIT)
             self.between()
@@ -205,6 +228,16 @@ class _Shared:
         if not self.reading:
             self.stop()
 
+    def collect(self) -> None:
+        """What the helper has sent so far, kept without merging (the synth stops early
+        and prints what the helper printed for it)."""
+        with suppress(Exception):
+            if self.reading:
+                read_available(self.results, self.got)
+            for failed, index, outcome in messages(self.got):
+                if not failed:
+                    self.merger.waiting.setdefault(index, outcome)
+
     def stop(self) -> None:
         """Kill the helper's process group (with any render it forked) and reap it."""
         if self.pid:
@@ -227,9 +260,10 @@ def _helper(parent: int, queue: int, results_r: int, results: int, work: Work,
     try:
         become_worker(blocked, parent)
         close(results_r)
+        capture = _Capture()
         while (index := _take(queue)) is not None:
             try:
-                message = frame((False, index, _printing_kept(work, index, None)))
+                message = frame((False, index, capture.run(work, index)))
             except BaseException:       # noqa: BLE001 — the parent does it again and reports
                 message = frame((True, index, None))
             write_all(results, message)

@@ -4,8 +4,10 @@ by the main process."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -58,19 +60,71 @@ def test_without_a_helper_everything_is_done_here():
 
 
 def _printing(index: int, tick) -> tuple[int, int, int]:
+    """Prints as a plugin kind might: print, a program it runs, and a bare write."""
     print(f"out {index}")
     print(f"err {index}", file=sys.stderr)
+    if index % 7 == 3:
+        subprocess.run(["echo", f"echo {index}"], stdout=sys.stdout, check=True)
+        sys.stdout.flush()
+        os.write(sys.stderr.fileno(), f"fd {index}\n".encode())
     return _who(index, tick)
 
 
-def test_what_either_process_prints_is_printed_in_order(capfd):
+def _printing_plainly(index: int, tick) -> tuple[int, int, int]:
+    print(f"out {index}")
+    return _who(index, tick)
+
+
+def _lines(text: str, prefix: str, pids: dict, pid_wanted) -> list[int]:
+    return [int(line.split()[1]) for line in text.splitlines()
+            if line.startswith(prefix) and pid_wanted(pids[int(line.split()[1])])]
+
+
+def test_what_the_helper_prints_is_printed_here_whole_and_in_order(capfd):
     streams = sys.stdout, sys.stderr
     merged = _run(40, _printing)
-    assert _helpers(merged) and MAIN in {pid for _, (_, pid, _) in merged}
+    pids = {index: pid for index, (_, pid, _) in merged}
+    helper = _helpers(merged)
+    assert helper and MAIN in pids.values()
     assert (sys.stdout, sys.stderr) == streams
     out, err = capfd.readouterr()
-    assert out == "".join(f"out {i}\n" for i in range(40))
-    assert err == "".join(f"err {i}\n" for i in range(40))
+    for text, prefixes in ((out, ("out", "echo")), (err, ("err", "fd"))):
+        for prefix in prefixes:
+            every = sorted(_lines(text, prefix, pids, lambda pid: True))
+            expected = [i for i in range(40) if prefix in ("out", "err") or i % 7 == 3]
+            assert every == expected, (prefix, text)          # each once, none lost
+            there = _lines(text, prefix, pids, lambda pid: pid in helper)
+            assert there == sorted(there)                     # the helper's in app order
+    assert any(pids[i] in helper for i in range(40) if i % 7 == 3), "a program ran there"
+
+
+def test_the_helper_s_output_goes_to_the_streams_of_the_moment(monkeypatch):
+    """A progress bar replaces sys.stdout while it shows: what the helper printed goes
+    through the bar's stream then, never to one saved before."""
+    bar = io.StringIO()
+
+    def merge(index, outcome):
+        if index == 0:
+            monkeypatch.setattr(sys, "stdout", bar)
+
+    parallel.run(40, _printing_plainly, merge)
+    helper_lines = [line for line in bar.getvalue().splitlines() if line.startswith("out")]
+    assert helper_lines, "the helper's output went through the bar's stream"
+
+
+def _interrupted_on_0(index: int, tick):
+    print(f"out {index}")
+    if index == 0:                  # whoever takes it: the main does it again and raises
+        time.sleep(0.3)             # while the other does the rest, which waits behind it
+        raise KeyboardInterrupt
+    return _who(index, tick)
+
+
+def test_a_synth_stopped_early_still_prints_what_the_helper_printed(capfd):
+    with pytest.raises(KeyboardInterrupt):
+        parallel.run(40, _interrupted_on_0, lambda index, outcome: None)
+    out = capfd.readouterr().out
+    assert sorted(int(line.split()[1]) for line in out.splitlines()) == list(range(40))
 
 
 TAKEN: list[int] = []
@@ -104,18 +158,14 @@ def test_what_the_helper_did_not_deliver_is_done_here(fault):
 
 def _raises_on_5(index: int, tick):
     if index == 5:
-        print("printed before the bug")
         raise KeyError(f"bug on {index}")
     return _who(index, tick)
 
 
-def test_an_error_here_stops_the_helper_and_is_raised(capsys):
+def test_an_error_here_stops_the_helper_and_is_raised():
     seen: list = []
-    streams = sys.stdout, sys.stderr
     with pytest.raises(KeyError, match="bug on 5"):
         parallel.run(40, _raises_on_5, lambda index, outcome: seen.append(outcome))
-    assert (sys.stdout, sys.stderr) == streams
-    assert "printed before the bug\n" in capsys.readouterr().out
     assert [outcome[0] for outcome in seen] == list(range(len(seen))) and len(seen) <= 5
     for helper in {pid for _, pid, _ in seen if pid != MAIN}:
         assert group_gone(helper)                   # stopped with the error
