@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,23 +76,29 @@ def _mark(file: str, m, lines: list | None = None) -> Mark:
     return Mark(file, line, m.column + 1)
 
 
-def _key_path(root, target, key: str) -> str:
-    """`resources.Entries.billing`: where in the document `key` of the mapping node
-    `target` is (the nodes are walked from the root; only for an error)."""
-    stack, seen = [(root, "")], set()
+MERGE = "tag:yaml.org,2002:merge"
+
+
+def _mapping_paths(root, name: Callable[[Any], str]) -> dict[int, str]:
+    """`resources.Entries`: where each mapping node of a document is, by id, named where
+    it first appears in the document (an anchor where it is defined, not where an alias
+    or a merge repeats it); one walk, made only for an error."""
+    paths: dict[int, str] = {}
+    stack = [(root, "")]
     while stack:
         node, path = stack.pop()
-        if node is target:
-            return f"{path}.{key}" if path else key
-        if id(node) in seen:            # an alias points back to a node seen already
+        if id(node) in paths:
             continue
-        seen.add(id(node))
+        paths[id(node)] = path
         if isinstance(node, yaml.MappingNode):
-            stack += [(v, f"{path}.{k.value}" if path else str(k.value))
-                      for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+            children = [(v, f"{path}.{name(k)}" if path else name(k))
+                        for k, v in node.value if isinstance(k, yaml.ScalarNode)]
         elif isinstance(node, yaml.SequenceNode):
-            stack += [(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
-    return key
+            children = [(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
+        else:
+            continue
+        stack += reversed(children)      # the first child is walked first
+    return paths
 
 
 class _Loader(_BaseLoader):
@@ -105,34 +112,51 @@ class _Loader(_BaseLoader):
         return _mark(self.source_file, m, self.source_lines)
 
     def construct_document(self, node):
-        self.root = node                # for an error's key path, looked up only then
-        return super().construct_document(node)
+        self.unplaced: list[tuple[int, Any, str]] = []   # problems still without a path
+        data = super().construct_document(node)
+        if self.unplaced:
+            paths = _mapping_paths(node, self._key_name)
+            for index, mapping, key in self.unplaced:
+                problem, path = self.problems[index], paths.get(id(mapping), "")
+                self.problems[index] = Problem(problem.mark, f"{path}.{key}".strip("."),
+                                               problem.message)
+        return data
+
+    def _key_name(self, key_node) -> str:
+        key = self.construct_object(key_node)
+        return key if isinstance(key, str) else str(key)
 
     def construct_yaml_map(self, node):
         data = Map()
         data.mark = self.mark(node.start_mark)
         data.key_marks, data.value_marks = {}, {}
         yield data
+        explicit = sum(1 for key_node, _ in node.value if key_node.tag != MERGE)
         self.flatten_mapping(node)
-        for key_node, value_node in node.value:
+        merged = len(node.value) - explicit     # first: what `<<` brought in
+        given_here = set()
+        for position, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
-                self.problems.append(Problem(
-                    self.mark(key_node.start_mark), "",
-                    "a mapping key must be a plain word"))
+                self._problem(key_node, node, "", "a mapping key must be a plain word")
                 continue
             key = str(key) if not isinstance(key, str) else key
-            key_mark = self.mark(key_node.start_mark)
-            if key in data:
+            if key in given_here and position >= merged:
                 first = data.key_marks[key]
-                self.problems.append(Problem(
-                    key_mark, _key_path(self.root, node, key),
-                    f"duplicate key '{key}' (first defined at line {first.line}); "
-                    "remove one of them"))
+                self._problem(key_node, node, key,
+                              f"duplicate key '{key}' (first defined at line {first.line}); "
+                              "remove one of them")
                 continue
+            # a key given here overrides one `<<` brought in, and a later merge an earlier
             data[key] = self.construct_object(value_node, deep=True)
-            data.key_marks[key] = key_mark
+            data.key_marks[key] = self.mark(key_node.start_mark)
             data.value_marks[key] = self.mark(value_node.start_mark)
+            if position >= merged:
+                given_here.add(key)
+
+    def _problem(self, key_node, mapping, key: str, message: str) -> None:
+        self.problems.append(Problem(self.mark(key_node.start_mark), key, message))
+        self.unplaced.append((len(self.problems) - 1, mapping, key))
 
     def construct_yaml_seq(self, node):
         data = Seq()

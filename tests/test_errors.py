@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from generator import source
+from generator.errors import BlueprintError
 from generator.kinds import registry
+from generator.source import parse_yaml
 
 from .conftest import tree_digest, write_files
 
@@ -222,3 +225,48 @@ def test_positions_inside_jinja_blocks_name_the_line_written(mini, cli):
     # rendered, QueueB's billing is on line 11; it was written on line 7
     assert "error: blueprints/shop/03-queues.yaml:7:14: resources.QueueB.billing: expected " \
            "one of 'on_demand', 'provisioned', got 'ondemand'" in run.err
+
+
+ANCHORED = """\
+shared: &shared
+  actions: [a]
+  actions: [b]
+base: &base
+  kind: table
+  billing: on_demand
+resources:
+  A:
+    policies: [*shared]
+  B:
+    <<: *base
+    billing: provisioned
+    key: {id: S}
+    key: {id: N}
+"""
+
+
+def test_a_duplicate_is_named_where_it_is_written_and_a_merge_may_be_overridden():
+    """A duplicate inside an anchor is named where the anchor is defined (not where an
+    alias repeats it), and a key given beside `<<` overrides the merged one (YAML's
+    merge), while one given twice there is still a duplicate."""
+    with pytest.raises(BlueprintError) as caught:
+        parse_yaml(ANCHORED, "f.yaml")
+    assert [(str(p.mark), p.path) for p in caught.value.problems] == [
+        ("f.yaml:3:3", "shared.actions"), ("f.yaml:14:5", "resources.B.key")]
+    merged = parse_yaml(ANCHORED.replace("  actions: [b]\n", "").replace(
+        "    key: {id: N}\n", ""), "f.yaml")
+    assert merged["resources"]["B"] == {"kind": "table", "billing": "provisioned",
+                                        "key": {"id": "S"}}
+
+
+def test_duplicates_are_placed_with_one_walk_of_the_document(monkeypatch):
+    """Many duplicates in a large blueprint cost one walk, not one each."""
+    walks = []
+    real = source._mapping_paths
+    monkeypatch.setattr(source, "_mapping_paths",
+                        lambda *args: walks.append(1) or real(*args))
+    text = "a:\n" + "  x: 1\n" * 300 + "".join(f"  k{i}: {i}\n" for i in range(2000))
+    with pytest.raises(BlueprintError) as caught:
+        parse_yaml(text, "f.yaml")
+    assert len(caught.value.problems) == 299 and walks == [1]
+    assert {p.path for p in caught.value.problems} == {"a.x"}
