@@ -67,8 +67,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         given = sys.argv[1:] if argv is None else argv
         before_verb = given.index(unknown[0]) < given.index(args.verb) \
             if unknown[0] in given and args.verb in given else False
+        hint = ""
+        if not before_verb and unknown[0].split("=")[0] in ("--debug", "--root"):
+            hint = f"; {unknown[0].split('=')[0]} goes before the verb: python -m " \
+                   f"generator {unknown[0].split('=')[0]} … {args.verb} …"
         (parser if before_verb else parser.verbs[args.verb]).error(
-            f"unrecognized arguments: {' '.join(unknown)}")
+            f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
 
 

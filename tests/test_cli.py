@@ -31,6 +31,8 @@ def test_synth_help_names_its_options(capsys):
     (["synth", "--bogus", "x"], "python -m generator synth [-h] [--env E]", "--bogus x"),
     (["deploy", "--env", "dev", "--bogus"], "python -m generator deploy [-h]", "--bogus"),
     (["--bogus", "synth"], "python -m generator [-h] [--debug]", "--bogus"),
+    (["synth", "--root", "x"], "python -m generator synth [-h]",
+     "--root x; --root goes before the verb: python -m generator --root … synth …"),
 ])
 def test_an_unknown_option_is_reported_with_the_usage_it_belongs_to(capsys, argv, usage,
                                                                     unknown):
