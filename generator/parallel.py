@@ -62,8 +62,8 @@ class _Printed(NamedTuple):
     """An outcome of the helper's, with what its work printed there."""
 
     outcome: Any
-    out: str
-    err: str
+    out: bytes
+    err: bytes
 
 
 class _InOrder:
@@ -74,6 +74,9 @@ class _InOrder:
 
     def add(self, index: int, outcome: Any) -> None:
         self.waiting[index] = outcome
+        self.drain()
+
+    def drain(self) -> None:
         while self.next in self.waiting:
             outcome = self.waiting.pop(self.next)
             if isinstance(outcome, _Printed):
@@ -93,9 +96,17 @@ class _InOrder:
 
 
 def _echo(printed: _Printed) -> None:
-    for text, stream in ((printed.out, sys.stdout), (printed.err, sys.stderr)):
-        if text:
-            stream.write(text)
+    """The helper's bytes as they are, to the streams of the moment."""
+    for data, stream in ((printed.out, sys.stdout), (printed.err, sys.stderr)):
+        if not data:
+            continue
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            stream.flush()
+            binary.write(data)
+            binary.flush()
+        else:                           # a progress bar's stream, say: text only
+            stream.write(data.decode("utf-8", "replace"))
 
 
 def run(count: int, work: Work, merge: Callable[[int, Any], None],
@@ -139,15 +150,17 @@ def run(count: int, work: Work, merge: Callable[[int, Any], None],
 
 
 class _Capture:
-    """The helper's standard output and error, each a file (a program it runs can write
-    there too), emptied before each work and read back after it."""
+    """The helper's standard output and error, each a file (a program it runs writes
+    there too; line-buffered, so a print and a program's output stay in order), emptied
+    before each work and read back after it. A process a work leaves running in the
+    background writes into a later work's capture, and is killed with the helper."""
 
     def __init__(self) -> None:
         for fd, name in ((1, "stdout"), (2, "stderr")):
             with tempfile.TemporaryFile() as spool:
                 os.dup2(spool.fileno(), fd)
-            stream = open(fd, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
-                          closefd=False)
+            stream = open(fd, "w", buffering=1, encoding="utf-8",  # noqa: SIM115
+                          errors="backslashreplace", closefd=False)
             setattr(sys, name, stream)
 
     def run(self, work: Work, index: int) -> _Printed:
@@ -159,9 +172,16 @@ class _Capture:
         printed = []
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-            size = os.fstat(stream.fileno()).st_size
-            printed.append(os.pread(stream.fileno(), size, 0).decode("utf-8", "replace"))
+            printed.append(_read_all(stream.fileno()))
         return _Printed(outcome, *printed)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, 1 << 24, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def _fork_helper(queue_r: int, results_r: int, results_w: int, work: Work) -> int:
@@ -223,8 +243,9 @@ class _Shared:
         for failed, index, outcome in found:
             if failed:                  # it raised there: done again here, to raise here
                 heapq.heappush(self.redo, index)
-            else:
-                self.merger.add(index, outcome)
+            else:                       # all kept before any merge (a merge may raise)
+                self.merger.waiting[index] = outcome
+        self.merger.drain()
         if not self.reading:
             self.stop()
 

@@ -63,9 +63,9 @@ def _printing(index: int, tick) -> tuple[int, int, int]:
     """Prints as a plugin kind might: print, a program it runs, and a bare write."""
     print(f"out {index}")
     print(f"err {index}", file=sys.stderr)
-    if index % 7 == 3:
-        subprocess.run(["echo", f"echo {index}"], stdout=sys.stdout, check=True)
-        sys.stdout.flush()
+    if index % 7 == 3:                  # no flush: the capture keeps print and program in order
+        subprocess.run(["printf", f"echo {index} \\377\\376\\n"], stdout=sys.stdout,
+                       check=True)
         os.write(sys.stderr.fileno(), f"fd {index}\n".encode())
     return _who(index, tick)
 
@@ -80,14 +80,22 @@ def _lines(text: str, prefix: str, pids: dict, pid_wanted) -> list[int]:
             if line.startswith(prefix) and pid_wanted(pids[int(line.split()[1])])]
 
 
-def test_what_the_helper_prints_is_printed_here_whole_and_in_order(capfd):
+def test_what_the_helper_prints_is_printed_here_whole_and_in_order(capfdbinary):
     streams = sys.stdout, sys.stderr
     merged = _run(40, _printing)
     pids = {index: pid for index, (_, pid, _) in merged}
     helper = _helpers(merged)
     assert helper and MAIN in pids.values()
     assert (sys.stdout, sys.stderr) == streams
-    out, err = capfd.readouterr()
+    raw_out, raw_err = capfdbinary.readouterr()
+    for index in range(3, 40, 7):       # a program's bytes, as they are
+        assert f"echo {index} ".encode() + b"\xff\xfe\n" in raw_out
+    out, err = (raw.decode("utf-8", "replace") for raw in (raw_out, raw_err))
+    lines = out.splitlines()
+    for index in range(3, 40, 7):       # within an app: the print, then the program
+        if pids[index] in helper:
+            assert lines.index(f"out {index}") < next(
+                n for n, line in enumerate(lines) if line.startswith(f"echo {index} "))
     for text, prefixes in ((out, ("out", "echo")), (err, ("err", "fd"))):
         for prefix in prefixes:
             every = sorted(_lines(text, prefix, pids, lambda pid: True))
@@ -107,9 +115,13 @@ def test_the_helper_s_output_goes_to_the_streams_of_the_moment(monkeypatch):
         if index == 0:
             monkeypatch.setattr(sys, "stdout", bar)
 
-    parallel.run(40, _printing_plainly, merge)
-    helper_lines = [line for line in bar.getvalue().splitlines() if line.startswith("out")]
-    assert helper_lines, "the helper's output went through the bar's stream"
+    merged: dict = {}
+    parallel.run(40, _printing_plainly,
+                 lambda index, outcome: (merged.__setitem__(index, outcome[1]),
+                                         merge(index, outcome)))
+    through_bar = {int(line.split()[1]) for line in bar.getvalue().splitlines()}
+    assert {i for i in through_bar if merged[i] != MAIN}, \
+        "the helper's output went through the bar's stream"
 
 
 def _interrupted_on_0(index: int, tick):
@@ -125,6 +137,25 @@ def test_a_synth_stopped_early_still_prints_what_the_helper_printed(capfd):
         parallel.run(40, _interrupted_on_0, lambda index, outcome: None)
     out = capfd.readouterr().out
     assert sorted(int(line.split()[1]) for line in out.splitlines()) == list(range(40))
+
+
+def _slow_on_0(index: int, tick):
+    print(f"out {index}")
+    if index == 0 and os.getpid() == MAIN:
+        time.sleep(0.3)             # not looking: the helper's outcomes come in one batch
+        return index, MAIN, 0
+    return _who(index, tick)
+
+
+def test_a_merge_that_raises_loses_none_of_what_the_helper_printed(capfd):
+    def merge(index, outcome):
+        if index == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        parallel.run(20, _slow_on_0, merge)
+    out = capfd.readouterr().out
+    assert sorted(int(line.split()[1]) for line in out.splitlines()) == list(range(20))
 
 
 TAKEN: list[int] = []
