@@ -76,9 +76,6 @@ def _mark(file: str, m, lines: list | None = None) -> Mark:
     return Mark(file, line, m.column + 1)
 
 
-MERGE = "tag:yaml.org,2002:merge"
-
-
 def _mapping_paths(root, name: Callable[[Any], str]) -> dict[int, str]:
     """`resources.Entries`: where each mapping node of a document is, by id, named where
     it first appears in the document (an anchor where it is defined, not where an alias
@@ -131,28 +128,22 @@ class _Loader(_BaseLoader):
         data.mark = self.mark(node.start_mark)
         data.key_marks, data.value_marks = {}, {}
         yield data
-        explicit = sum(1 for key_node, _ in node.value if key_node.tag != MERGE)
         self.flatten_mapping(node)
-        merged = len(node.value) - explicit     # first: what `<<` brought in
-        given_here = set()
-        for position, (key_node, value_node) in enumerate(node.value):
+        for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 self._problem(key_node, node, "", "a mapping key must be a plain word")
                 continue
             key = str(key) if not isinstance(key, str) else key
-            if key in given_here and position >= merged:
+            if key in data:             # also one given beside a `<<` that brings it in
                 first = data.key_marks[key]
                 self._problem(key_node, node, key,
                               f"duplicate key '{key}' (first defined at line {first.line}); "
                               "remove one of them")
                 continue
-            # a key given here overrides one `<<` brought in, and a later merge an earlier
             data[key] = self.construct_object(value_node, deep=True)
             data.key_marks[key] = self.mark(key_node.start_mark)
             data.value_marks[key] = self.mark(value_node.start_mark)
-            if position >= merged:
-                given_here.add(key)
 
     def _problem(self, key_node, mapping, key: str, message: str) -> None:
         self.problems.append(Problem(self.mark(key_node.start_mark), key, message))

@@ -245,17 +245,20 @@ resources:
 """
 
 
-def test_a_duplicate_is_named_where_it_is_written_and_a_merge_may_be_overridden():
+def test_a_duplicate_is_named_where_it_is_written():
     """A duplicate inside an anchor is named where the anchor is defined (not where an
-    alias repeats it), and a key given beside `<<` overrides the merged one (YAML's
-    merge), while one given twice there is still a duplicate."""
+    alias repeats it). A key given beside a `<<` that brings it in is refused too: YAML
+    lets it override, but PyYAML's merge can then give an anchor's stale value, so a
+    blueprint must not rely on it (the message says where the first one is)."""
     with pytest.raises(BlueprintError) as caught:
         parse_yaml(ANCHORED, "f.yaml")
-    assert [(str(p.mark), p.path) for p in caught.value.problems] == [
-        ("f.yaml:3:3", "shared.actions"), ("f.yaml:14:5", "resources.B.key")]
+    assert [(str(p.mark), p.path, p.message.split(" (")[0]) for p in caught.value.problems] \
+        == [("f.yaml:3:3", "shared.actions", "duplicate key 'actions'"),
+            ("f.yaml:12:5", "resources.B.billing", "duplicate key 'billing'"),
+            ("f.yaml:14:5", "resources.B.key", "duplicate key 'key'")]
     merged = parse_yaml(ANCHORED.replace("  actions: [b]\n", "").replace(
-        "    key: {id: N}\n", ""), "f.yaml")
-    assert merged["resources"]["B"] == {"kind": "table", "billing": "provisioned",
+        "    billing: provisioned\n", "").replace("    key: {id: N}\n", ""), "f.yaml")
+    assert merged["resources"]["B"] == {"kind": "table", "billing": "on_demand",
                                         "key": {"id": "S"}}
 
 
