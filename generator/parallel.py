@@ -73,8 +73,12 @@ class _InOrder:
         self.merge, self.waiting, self.next = merge, {}, 0
 
     def add(self, index: int, outcome: Any) -> None:
-        self.waiting[index] = outcome
+        self.keep(index, outcome)
         self.drain()
+
+    def keep(self, index: int, outcome: Any) -> None:
+        """Hold an outcome without merging yet (a merge may raise: none is lost)."""
+        self.waiting.setdefault(index, outcome)
 
     def drain(self) -> None:
         while self.next in self.waiting:
@@ -243,8 +247,8 @@ class _Shared:
         for failed, index, outcome in found:
             if failed:                  # it raised there: done again here, to raise here
                 heapq.heappush(self.redo, index)
-            else:                       # all kept before any merge (a merge may raise)
-                self.merger.waiting[index] = outcome
+            else:                       # all kept before any is merged
+                self.merger.keep(index, outcome)
         self.merger.drain()
         if not self.reading:
             self.stop()
@@ -257,7 +261,7 @@ class _Shared:
                 read_available(self.results, self.got)
             for failed, index, outcome in messages(self.got):
                 if not failed:
-                    self.merger.waiting.setdefault(index, outcome)
+                    self.merger.keep(index, outcome)
 
     def stop(self) -> None:
         """Kill the helper's process group (with any render it forked) and reap it."""
