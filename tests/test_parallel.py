@@ -139,15 +139,24 @@ def test_a_synth_stopped_early_still_prints_what_the_helper_printed(capfd):
     assert sorted(int(line.split()[1]) for line in out.splitlines()) == list(range(40))
 
 
+DONE_THERE: list = []          # the file the helper's last work leaves behind
+
+
 def _slow_on_0(index: int, tick):
     print(f"out {index}")
+    if index == 19:
+        DONE_THERE[0].touch()
     if index == 0 and os.getpid() == MAIN:
-        time.sleep(0.3)             # not looking: the helper's outcomes come in one batch
+        deadline = time.monotonic() + 30   # not looking until the helper did the rest:
+        while not DONE_THERE[0].exists() and time.monotonic() < deadline:
+            time.sleep(0.01)               # its outcomes then come in one batch
+        time.sleep(0.5)                    # (its last one sent just after the file)
         return index, MAIN, 0
     return _who(index, tick)
 
 
-def test_a_merge_that_raises_loses_none_of_what_the_helper_printed(capfd):
+def test_a_merge_that_raises_loses_none_of_what_the_helper_printed(capfd, tmp_path):
+    DONE_THERE[:] = [tmp_path / "done"]
     def merge(index, outcome):
         if index == 3:
             raise KeyboardInterrupt
