@@ -125,18 +125,20 @@ def test_the_helper_s_output_goes_to_the_streams_of_the_moment(monkeypatch):
 
 
 def _interrupted_on_0(index: int, tick):
-    print(f"out {index}")
-    if index == 0:                  # whoever takes it: the main does it again and raises
-        time.sleep(0.3)             # while the other does the rest, which waits behind it
+    """Whoever takes 0: the main does it again and raises, once the other did the rest,
+    which waits behind it."""
+    outcome = _slow_on_0(index, tick)
+    if index == 0:
         raise KeyboardInterrupt
-    return _who(index, tick)
+    return outcome
 
 
-def test_a_synth_stopped_early_still_prints_what_the_helper_printed(capfd):
+def test_a_synth_stopped_early_still_prints_what_the_helper_printed(capfd, tmp_path):
+    DONE_THERE[:] = [tmp_path / "done"]
     with pytest.raises(KeyboardInterrupt):
-        parallel.run(40, _interrupted_on_0, lambda index, outcome: None)
+        parallel.run(20, _interrupted_on_0, lambda index, outcome: None)
     out = capfd.readouterr().out
-    assert sorted(int(line.split()[1]) for line in out.splitlines()) == list(range(40))
+    assert sorted(int(line.split()[1]) for line in out.splitlines()) == list(range(20))
 
 
 DONE_THERE: list = []          # the file the helper's last work leaves behind
